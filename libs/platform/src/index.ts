@@ -1,0 +1,37 @@
+export { baseConfigSchema, envNameOf, loadConfig, port, url } from './config/load.js';
+export type { LoadConfigOptions } from './config/load.js';
+export { createLogger } from './logging/logger.js';
+export type { Logger, LoggerOptions } from './logging/logger.js';
+export {
+  ConfigError,
+  ErrorCodes,
+  FailedPreconditionError,
+  IllegalTransitionError,
+  InvalidArgumentError,
+  isPandaError,
+  NotFoundError,
+  PandaError,
+  UnavailableError,
+} from './errors/errors.js';
+export type { ErrorCode } from './errors/errors.js';
+export { Database } from './db/database.js';
+export type { DatabaseOptions, MigrationClass, Sql } from './db/database.js';
+export { messagingMigration } from './db/messaging-migration.js';
+export { closeBus, connectBus, ensureEventsStream, ensureStream, EVENTS_STREAM } from './bus/connect.js';
+export type { Bus, StreamSpec } from './bus/connect.js';
+export { Outbox } from './bus/outbox.js';
+export type { OutboxOptions, OutgoingEvent } from './bus/outbox.js';
+export { EventConsumer } from './bus/consumer.js';
+export type { Decoder, EventConsumerOptions, EventMeta } from './bus/consumer.js';
+export {
+  createGrpcServer,
+  errorMappingMiddleware,
+  listenGrpc,
+  requestLoggingMiddleware,
+  stopGrpcServer,
+} from './grpc/server.js';
+export { createGrpcClient, openChannel } from './grpc/client.js';
+export type { GrpcClientOptions } from './grpc/client.js';
+export { Shutdown } from './lifecycle/shutdown.js';
+export type { ShutdownOptions } from './lifecycle/shutdown.js';
+export { TransitionTable } from './lifecycle/transitions.js';
