@@ -1,0 +1,61 @@
+import { messagingMigration } from '@panda/platform';
+import type { MigrationClass } from '@panda/platform';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+export const SCHEMA = 'idds';
+
+/** Append-only: never edit a migration that has shipped; add a new one. */
+class Workflows1700000000100 implements MigrationInterface {
+  name = 'Workflows1700000000100';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE TABLE idds.workflows (
+      workflow_id bigserial PRIMARY KEY,
+      name text NOT NULL,
+      user_name text NOT NULL,
+      campaign text NOT NULL,
+      queue text NOT NULL,
+      max_attempts int NOT NULL,
+      state text NOT NULL CHECK (state IN ('New','Transforming','Finished','SubFinished','Failed','Cancelled')),
+      total int NOT NULL,
+      released int NOT NULL DEFAULT 0,
+      finished int NOT NULL DEFAULT 0,
+      failed int NOT NULL DEFAULT 0,
+      pruned int NOT NULL DEFAULT 0,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      updated_at timestamptz NOT NULL DEFAULT now())`);
+    await q.query(`CREATE INDEX workflows_state ON idds.workflows (state, workflow_id)`);
+    await q.query(`CREATE INDEX workflows_user ON idds.workflows (user_name, workflow_id)`);
+    await q.query(`CREATE TABLE idds.tasks (
+      task_ref bigserial PRIMARY KEY,
+      workflow_id bigint NOT NULL REFERENCES idds.workflows(workflow_id),
+      name text NOT NULL,
+      label text NOT NULL,
+      chunk int NOT NULL,
+      jedi_task_id bigint,
+      UNIQUE (workflow_id, name))`);
+    await q.query(`CREATE TABLE idds.nodes (
+      node_id bigserial PRIMARY KEY,
+      workflow_id bigint NOT NULL REFERENCES idds.workflows(workflow_id),
+      task_ref bigint NOT NULL REFERENCES idds.tasks(task_ref),
+      name text NOT NULL,
+      label text NOT NULL,
+      command text NOT NULL,
+      memory_mb int NOT NULL,
+      cores int NOT NULL,
+      state text NOT NULL CHECK (state IN ('unreleased','released','finished','failed','pruned')),
+      n_parents int NOT NULL,
+      n_parents_done int NOT NULL DEFAULT 0,
+      UNIQUE (workflow_id, name))`);
+    await q.query(`CREATE INDEX nodes_workflow_label_state ON idds.nodes (workflow_id, label, state)`);
+    await q.query(`CREATE TABLE idds.edges (
+      parent_id bigint NOT NULL REFERENCES idds.nodes(node_id),
+      child_id bigint NOT NULL REFERENCES idds.nodes(node_id),
+      PRIMARY KEY (parent_id, child_id))`);
+    await q.query(`CREATE INDEX edges_child ON idds.edges (child_id)`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    for (const t of ['edges', 'nodes', 'tasks', 'workflows']) await q.query(`DROP TABLE idds.${t}`);
+  }
+}
+
+export const migrations: MigrationClass[] = [messagingMigration(SCHEMA), Workflows1700000000100];

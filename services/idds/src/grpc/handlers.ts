@@ -1,0 +1,20 @@
+import type { WorkflowServiceImplementation } from '@panda/proto';
+import type { WorkflowQueries } from '../workflows/queries.js';
+import type { WorkflowSubmitter } from '../workflows/submit.js';
+
+export function workflowService(submitter: WorkflowSubmitter, queries: WorkflowQueries): WorkflowServiceImplementation {
+  return {
+    async submitWorkflow(req, ctx) {
+      return { workflowId: await submitter.submit(req.workflow, ctx.signal) };
+    },
+    async getWorkflow(req) {
+      return queries.get(req.workflowId);
+    },
+    async listWorkflows(req) {
+      return { workflows: await queries.list(req) };
+    },
+    async getReport(req, ctx) {
+      return queries.report(req.workflowId, ctx.signal);
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import type { Outbox, Sql } from '@panda/platform';
+import type { InputsDone } from '@panda/proto';
+import { releaseReadyNodes } from './release.js';
+import type { WorkflowRow } from './workflow-row.js';
+import { workflowEvent } from './workflow-row.js';
+import { workflowStateOf, workflowStates } from './workflow-state.js';
+
+/**
+ * jedi reports inputs done. Finished nodes count towards their children, and children whose
+ * parents have all finished are released; descendants of a finally failed node are pruned
+ * (they can never run); the workflow's counters and state follow. Nodes not in `released`
+ * (a repeat) are left alone.
+ */
+export function onInputsDone(outbox: Outbox) {
+  return async (sql: Sql, event: InputsDone): Promise<void> => {
+    const [wf] = await sql.query<WorkflowRow>(`SELECT * FROM idds.workflows WHERE workflow_id = $1 FOR UPDATE`, [
+      event.workflowId,
+    ]);
+    if (!wf || wf.state !== 'Transforming') return;
+    const ids = (status: string) => event.results.filter((r) => r.status === status).map((r) => r.nodeId);
+
+    const finished = await markDone(sql, wf, ids('finished'), 'finished');
+    const failed = await markDone(sql, wf, ids('failed'), 'failed');
+
+    let candidates: number[] = [];
+    if (finished.length) {
+      const children = await sql.query<{ node_id: string }>(
+        `WITH c AS (SELECT child_id, count(*)::int AS k FROM idds.edges WHERE parent_id = ANY($1::bigint[])
+                    GROUP BY child_id)
+         UPDATE idds.nodes n SET n_parents_done = n.n_parents_done + c.k FROM c
+         WHERE n.node_id = c.child_id RETURNING n.node_id`,
+        [finished],
+      );
+      candidates = children.map((c) => Number(c.node_id));
+    }
+    let pruned = 0;
+    if (failed.length) {
+      const rows = await sql.query(
+        `WITH RECURSIVE d(node_id) AS (
+           SELECT child_id FROM idds.edges WHERE parent_id = ANY($1::bigint[])
+           UNION SELECT e.child_id FROM idds.edges e JOIN d ON e.parent_id = d.node_id)
+         UPDATE idds.nodes SET state = 'pruned' WHERE node_id IN (SELECT node_id FROM d) AND state = 'unreleased'
+         RETURNING node_id`,
+        [failed],
+      );
+      pruned = rows.length;
+    }
+    if (candidates.length) await releaseReadyNodes(sql, outbox, Number(wf.workflow_id), candidates);
+
+    const [counted] = await sql.query<WorkflowRow>(
+      `UPDATE idds.workflows SET finished = finished + $2, failed = failed + $3, pruned = pruned + $4,
+         updated_at = now() WHERE workflow_id = $1 RETURNING *`,
+      [wf.workflow_id, finished.length, failed.length, pruned],
+    );
+    const next = workflowStateOf(counted!);
+    if (next !== counted!.state) {
+      workflowStates.assertMove(counted!.state, next);
+      const [moved] = await sql.query<WorkflowRow>(
+        `UPDATE idds.workflows SET state = $2, updated_at = now() WHERE workflow_id = $1 RETURNING *`,
+        [wf.workflow_id, next],
+      );
+      await outbox.write(sql, [workflowEvent(moved!, counted!.state)]);
+    }
+  };
+}
+
+async function markDone(sql: Sql, wf: WorkflowRow, nodeIds: number[], state: 'finished' | 'failed'): Promise<number[]> {
+  if (nodeIds.length === 0) return [];
+  const rows = await sql.query<{ node_id: string }>(
+    `UPDATE idds.nodes SET state = $3 WHERE workflow_id = $1 AND node_id = ANY($2::bigint[]) AND state = 'released'
+     RETURNING node_id`,
+    [wf.workflow_id, nodeIds, state],
+  );
+  return rows.map((r) => Number(r.node_id));
+}

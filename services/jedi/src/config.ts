@@ -1,0 +1,16 @@
+import { baseConfigSchema, loadConfig, port } from '@panda/platform';
+import type { LoadConfigOptions } from '@panda/platform';
+import { z } from 'zod';
+
+const schema = baseConfigSchema.extend({
+  databaseUrl: z.string().min(1),
+  natsUrl: z.string().min(1),
+  grpcHost: z.string().default('127.0.0.1'),
+  grpcPort: port().default(0),
+  /** host:port of the server's gRPC endpoint. */
+  serverAddr: z.string().min(1),
+});
+
+export type JediConfig = z.infer<typeof schema>;
+
+export const loadJediConfig = (options?: LoadConfigOptions): JediConfig => loadConfig(schema, options);

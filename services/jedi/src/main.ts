@@ -1,0 +1,80 @@
+import {
+  closeBus,
+  connectBus,
+  createGrpcClient,
+  createGrpcServer,
+  createLogger,
+  Database,
+  ensureEventsStream,
+  EventConsumer,
+  listenGrpc,
+  openChannel,
+  Outbox,
+  Shutdown,
+  stopGrpcServer,
+} from '@panda/platform';
+import { InputsReleased, JobsChanged, JobServiceDefinition, TaskServiceDefinition } from '@panda/proto';
+import { loadJediConfig } from './config.js';
+import { migrations, SCHEMA } from './db/migrations.js';
+import { taskService } from './grpc/handlers.js';
+import { onInputsReleased } from './inputs/on-inputs-released.js';
+import { ENDED_JOB_STATES, onJobsEnded } from './inputs/on-job-ended.js';
+import { TaskStore } from './tasks/task-store.js';
+
+async function main(): Promise<void> {
+  const config = loadJediConfig();
+  const logger = createLogger({ service: 'jedi', level: config.logLevel });
+  const shutdown = new Shutdown({ logger, forceAfterMs: config.shutdownTimeoutMs, exitProcess: true });
+  shutdown.installSignalHandlers();
+
+  const db = await Database.connect({ url: config.databaseUrl, schema: SCHEMA, migrations });
+  await db.migrate(logger);
+  const bus = await connectBus({ url: config.natsUrl, name: 'jedi', logger });
+  await ensureEventsStream(bus.jsm);
+  const outbox = new Outbox(db, bus.js, logger);
+  const serverChannel = openChannel(config.serverAddr);
+  const jobs = createGrpcClient(JobServiceDefinition, serverChannel);
+
+  const common = { db, js: bus.js, jsm: bus.jsm, logger, afterCommit: () => outbox.kick() };
+  const consumers = [
+    new EventConsumer({
+      ...common,
+      durable: 'jedi-inputs-released',
+      filterSubject: 'panda.input.released',
+      decoder: InputsReleased,
+      handle: onInputsReleased(outbox, jobs),
+    }),
+    ...ENDED_JOB_STATES.map(
+      (state) =>
+        new EventConsumer({
+          ...common,
+          durable: `jedi-job-${state}`,
+          filterSubject: `panda.job.${state}`,
+          decoder: JobsChanged,
+          handle: onJobsEnded(outbox, jobs),
+        }),
+    ),
+  ];
+
+  const server = createGrpcServer(logger);
+  server.add(TaskServiceDefinition, taskService(new TaskStore(outbox, db)));
+
+  outbox.start(shutdown.signal);
+  for (const c of consumers) await c.start();
+  const port = await listenGrpc(server, config.grpcHost, config.grpcPort);
+  logger.info({ port }, 'jedi listening');
+
+  shutdown.add('grpc', (signal) => stopGrpcServer(server, signal));
+  shutdown.add('consumers', async () => {
+    await Promise.all(consumers.map((c) => c.stop()));
+  });
+  shutdown.add('outbox', () => outbox.stopped());
+  shutdown.add('nats', () => closeBus(bus));
+  shutdown.add('channels', () => serverChannel.close());
+  shutdown.add('database', () => db.close());
+}
+
+main().catch((err: unknown) => {
+  console.error('jedi failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,53 @@
+import { messagingMigration } from '@panda/platform';
+import type { MigrationClass } from '@panda/platform';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+export const SCHEMA = 'server';
+
+/** Append-only: never edit a migration that has shipped; add a new one. */
+class Jobs1700000000100 implements MigrationInterface {
+  name = 'Jobs1700000000100';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE TABLE server.jobs (
+      panda_id bigserial PRIMARY KEY,
+      task_id bigint NOT NULL,
+      input_id bigint NOT NULL,
+      workflow_id bigint NOT NULL,
+      label text NOT NULL,
+      name text NOT NULL,
+      command text NOT NULL,
+      queue text NOT NULL,
+      state text NOT NULL CHECK (state IN ('pending','defined','activated','throttled','sent','starting',
+        'running','holding','transferring','finished','failed','cancelled','closed')),
+      attempt_nr int NOT NULL,
+      max_attempts int NOT NULL,
+      memory_mb int NOT NULL,
+      cores int NOT NULL,
+      priority int NOT NULL,
+      walltime_s int NOT NULL,
+      exit_code int NOT NULL DEFAULT 0,
+      error_code int NOT NULL DEFAULT 0,
+      error_diag text NOT NULL DEFAULT '',
+      worker_id text NOT NULL DEFAULT '',
+      node text NOT NULL DEFAULT '',
+      command_to_pilot text NOT NULL DEFAULT '',
+      created_at timestamptz NOT NULL DEFAULT now(),
+      state_changed_at timestamptz NOT NULL DEFAULT now(),
+      modified_at timestamptz NOT NULL DEFAULT now(),
+      start_time timestamptz,
+      end_time timestamptz,
+      UNIQUE (input_id, attempt_nr))`);
+    // Dispatch reads only activated jobs of one queue, best priority first.
+    await q.query(`CREATE INDEX jobs_dispatch ON server.jobs (queue, priority DESC, panda_id)
+      WHERE state = 'activated'`);
+    await q.query(`CREATE INDEX jobs_task_state ON server.jobs (task_id, state)`);
+    await q.query(`CREATE INDEX jobs_workflow ON server.jobs (workflow_id, panda_id)`);
+    await q.query(`CREATE INDEX jobs_active_queue ON server.jobs (queue, state)
+      WHERE state IN ('activated','throttled','sent','starting','running','holding','transferring')`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE server.jobs`);
+  }
+}
+
+export const migrations: MigrationClass[] = [messagingMigration(SCHEMA), Jobs1700000000100];

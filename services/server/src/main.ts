@@ -1,0 +1,56 @@
+import {
+  closeBus,
+  connectBus,
+  createGrpcServer,
+  createLogger,
+  Database,
+  ensureEventsStream,
+  listenGrpc,
+  Outbox,
+  Shutdown,
+  stopGrpcServer,
+} from '@panda/platform';
+import { DispatchServiceDefinition, JobServiceDefinition, QueueServiceDefinition } from '@panda/proto';
+import { loadServerConfig } from './config.js';
+import { migrations, SCHEMA } from './db/migrations.js';
+import { dispatchService, jobService, queueService } from './grpc/handlers.js';
+import { JobQueries } from './jobs/job-queries.js';
+import { JobStore } from './jobs/job-store.js';
+import { QueueCatalogue } from './queues/catalogue.js';
+
+async function main(): Promise<void> {
+  const config = loadServerConfig();
+  const logger = createLogger({ service: 'server', level: config.logLevel });
+  const shutdown = new Shutdown({ logger, forceAfterMs: config.shutdownTimeoutMs, exitProcess: true });
+  shutdown.installSignalHandlers();
+
+  const catalogue = new QueueCatalogue(config.queuesFile, logger);
+  catalogue.watch();
+  const db = await Database.connect({ url: config.databaseUrl, schema: SCHEMA, migrations, poolSize: 20 });
+  await db.migrate(logger);
+  const bus = await connectBus({ url: config.natsUrl, name: 'server', logger });
+  await ensureEventsStream(bus.jsm);
+  const outbox = new Outbox(db, bus.js, logger);
+
+  const store = new JobStore(outbox);
+  const queries = new JobQueries(db);
+  const server = createGrpcServer(logger);
+  server.add(JobServiceDefinition, jobService(store, queries, catalogue));
+  server.add(DispatchServiceDefinition, dispatchService(store, catalogue));
+  server.add(QueueServiceDefinition, queueService(queries, catalogue));
+
+  outbox.start(shutdown.signal);
+  const port = await listenGrpc(server, config.grpcHost, config.grpcPort);
+  logger.info({ port, queues: catalogue.list().length }, 'server listening');
+
+  shutdown.add('grpc', (signal) => stopGrpcServer(server, signal));
+  shutdown.add('outbox', () => outbox.stopped());
+  shutdown.add('catalogue', () => catalogue.close());
+  shutdown.add('nats', () => closeBus(bus));
+  shutdown.add('database', () => db.close());
+}
+
+main().catch((err: unknown) => {
+  console.error('server failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

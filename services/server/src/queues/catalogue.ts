@@ -1,0 +1,125 @@
+import { readFileSync, watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { InvalidArgumentError } from '@panda/platform';
+import type { Logger } from '@panda/platform';
+import type { Queue } from '@panda/proto';
+import { z } from 'zod';
+
+/** Queue status names as in the original's CRIC JSON. */
+export const QUEUE_STATUSES = ['online', 'offline', 'brokeroff', 'test', 'paused'] as const;
+export type QueueStatus = (typeof QUEUE_STATUSES)[number];
+
+const harvesterSchema = z.strictObject({
+  submitter: z.enum(['kubernetes', 'slurm', 'local']),
+  mode: z.enum(['pull', 'push']).default('pull'),
+  maxWorkers: z.number().int().min(0),
+  nQueueLimitWorker: z.number().int().min(0),
+  maxNewWorkersPerCycle: z.number().int().min(0),
+  params: z.record(z.string(), z.unknown()).default({}),
+});
+
+const queueSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+    site: z.string().min(1),
+    status: z.enum(QUEUE_STATUSES),
+    corecount: z.number().int().positive(),
+    minrss: z.number().int().min(0),
+    maxrss: z.number().int().positive(),
+    maxtime: z.number().int().positive(),
+    harvester: harvesterSchema,
+  })
+  .refine((q) => q.minrss <= q.maxrss, { message: 'minrss must not exceed maxrss', path: ['minrss'] });
+
+const catalogueSchema = z.strictObject({ queues: z.array(queueSchema) });
+
+export type QueueSpec = z.infer<typeof queueSchema>;
+
+/** Parses a catalogue; errors name the queue and the field. */
+export function parseCatalogue(text: string): QueueSpec[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidArgumentError('queues', `not valid JSON: ${(err as Error).message}`);
+  }
+  const result = catalogueSchema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const [, index, ...rest] = issue.path;
+    const raw = (json as { queues?: { name?: unknown }[] }).queues?.[Number(index)];
+    const where = typeof index === 'number' ? `queue ${String(raw?.name ?? `#${index}`)}` : 'queues';
+    throw new InvalidArgumentError(rest.length ? `${where}.${rest.join('.')}` : where, issue.message);
+  }
+  const seen = new Set<string>();
+  for (const q of result.data.queues) {
+    if (seen.has(q.name)) throw new InvalidArgumentError(`queue ${q.name}`, 'defined twice');
+    seen.add(q.name);
+  }
+  return result.data.queues;
+}
+
+export function toProtoQueue(q: QueueSpec): Queue {
+  return {
+    name: q.name,
+    site: q.site,
+    status: q.status,
+    corecount: q.corecount,
+    minrssMb: q.minrss,
+    maxrssMb: q.maxrss,
+    maxtimeS: q.maxtime,
+    harvester: {
+      submitter: q.harvester.submitter,
+      mode: q.harvester.mode,
+      maxWorkers: q.harvester.maxWorkers,
+      nQueueLimitWorker: q.harvester.nQueueLimitWorker,
+      maxNewWorkersPerCycle: q.harvester.maxNewWorkersPerCycle,
+      paramsJson: JSON.stringify(q.harvester.params),
+    },
+  };
+}
+
+/**
+ * The queue catalogue loaded from a JSON file (a ConfigMap in Kubernetes). Reloaded when
+ * the file changes; a bad new version is refused and the previous one stays in force.
+ */
+export class QueueCatalogue {
+  private queues: QueueSpec[];
+  private watcher: FSWatcher | undefined;
+
+  constructor(
+    private readonly file: string,
+    private readonly logger: Logger,
+  ) {
+    this.queues = parseCatalogue(readFileSync(file, 'utf8'));
+  }
+
+  list(): QueueSpec[] {
+    return this.queues;
+  }
+
+  get(name: string): QueueSpec | undefined {
+    return this.queues.find((q) => q.name === name);
+  }
+
+  reload(): void {
+    try {
+      this.queues = parseCatalogue(readFileSync(this.file, 'utf8'));
+      this.logger.info({ file: this.file, queues: this.queues.length }, 'queue catalogue reloaded');
+    } catch (err) {
+      this.logger.error({ err, file: this.file }, 'queue catalogue change refused; keeping the previous one');
+    }
+  }
+
+  watch(): void {
+    let timer: NodeJS.Timeout | undefined;
+    this.watcher = watch(this.file, () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => this.reload(), 200);
+    });
+  }
+
+  close(): void {
+    this.watcher?.close();
+  }
+}
