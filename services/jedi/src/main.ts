@@ -13,10 +13,11 @@ import {
   Shutdown,
   stopGrpcServer,
 } from '@panda/platform';
-import { InputsReleased, JobsChanged, JobServiceDefinition, TaskServiceDefinition } from '@panda/proto';
+import { InputsPruned, InputsReleased, JobsChanged, JobServiceDefinition, TaskServiceDefinition } from '@panda/proto';
 import { loadJediConfig } from './config.js';
 import { migrations, SCHEMA } from './db/migrations.js';
 import { taskService } from './grpc/handlers.js';
+import { onInputsPruned } from './inputs/on-inputs-pruned.js';
 import { onInputsReleased } from './inputs/on-inputs-released.js';
 import { ENDED_JOB_STATES, onJobsEnded } from './inputs/on-job-ended.js';
 import { TaskStore } from './tasks/task-store.js';
@@ -43,6 +44,13 @@ async function main(): Promise<void> {
       filterSubject: 'panda.input.released',
       decoder: InputsReleased,
       handle: onInputsReleased(outbox, jobs),
+    }),
+    new EventConsumer({
+      ...common,
+      durable: 'jedi-inputs-pruned',
+      filterSubject: 'panda.input.pruned',
+      decoder: InputsPruned,
+      handle: onInputsPruned(outbox),
     }),
     ...ENDED_JOB_STATES.map(
       (state) =>

@@ -16,8 +16,9 @@ export interface OutgoingEvent {
 
 /**
  * Transactional outbox. `write` stores events in the same transaction as the state change;
- * the relay publishes committed rows to JetStream with `Nats-Msg-Id` = `<schema>-<id>` (so a
- * re-publish after a crash is de-duplicated) and deletes them once acknowledged.
+ * the relay publishes committed rows in id order to JetStream with `Nats-Msg-Id` = the row's
+ * random uuid (so a re-publish after a crash is de-duplicated, and ids never collide across
+ * databases or restores) and deletes them once acknowledged.
  */
 export class Outbox {
   private wake: (() => void) | undefined;
@@ -103,14 +104,14 @@ export class Outbox {
   /** Publishes up to one batch of committed rows; returns how many. */
   async publishBatch(): Promise<number> {
     return this.db.tx(async (sql) => {
-      const rows = await sql.query<{ id: string; subject: string; payload: Buffer }>(
-        `SELECT id, subject, payload FROM ${this.table} ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      const rows = await sql.query<{ id: string; msg_id: string; subject: string; payload: Buffer }>(
+        `SELECT id, msg_id, subject, payload FROM ${this.table} ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.batchSize],
       );
       if (rows.length === 0) return 0;
       await Promise.all(
         rows.map((row) =>
-          this.js.publish(row.subject, row.payload, { msgID: `${this.db.schema}-${row.id}`, timeout: 10_000 }),
+          this.js.publish(row.subject, row.payload, { msgID: row.msg_id, timeout: 10_000 }),
         ),
       );
       await sql.query(`DELETE FROM ${this.table} WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);

@@ -12,6 +12,7 @@ export function messagingMigration(schema: string): MigrationClass {
     async up(q: QueryRunner): Promise<void> {
       await q.query(`CREATE TABLE "${schema}".outbox (
         id bigserial PRIMARY KEY,
+        msg_id uuid NOT NULL DEFAULT gen_random_uuid(),
         subject text NOT NULL,
         payload bytea NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now())`);

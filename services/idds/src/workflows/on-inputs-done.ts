@@ -1,4 +1,5 @@
-import type { Outbox, Sql } from '@panda/platform';
+import type { Outbox, OutgoingEvent, Sql } from '@panda/platform';
+import { InputsPruned } from '@panda/proto';
 import type { InputsDone } from '@panda/proto';
 import { releaseReadyNodes } from './release.js';
 import type { WorkflowRow } from './workflow-row.js';
@@ -35,15 +36,17 @@ export function onInputsDone(outbox: Outbox) {
     }
     let pruned = 0;
     if (failed.length) {
-      const rows = await sql.query(
+      const rows = await sql.query<{ node_id: string; jedi_task_id: string }>(
         `WITH RECURSIVE d(node_id) AS (
            SELECT child_id FROM idds.edges WHERE parent_id = ANY($1::bigint[])
-           UNION SELECT e.child_id FROM idds.edges e JOIN d ON e.parent_id = d.node_id)
-         UPDATE idds.nodes SET state = 'pruned' WHERE node_id IN (SELECT node_id FROM d) AND state = 'unreleased'
-         RETURNING node_id`,
+           UNION SELECT e.child_id FROM idds.edges e JOIN d ON e.parent_id = d.node_id),
+         p AS (UPDATE idds.nodes SET state = 'pruned' WHERE node_id IN (SELECT node_id FROM d) AND state = 'unreleased'
+               RETURNING node_id, task_ref)
+         SELECT p.node_id, t.jedi_task_id FROM p JOIN idds.tasks t USING (task_ref) ORDER BY p.node_id`,
         [failed],
       );
       pruned = rows.length;
+      await outbox.write(sql, prunedEvents(Number(wf.workflow_id), rows));
     }
     if (candidates.length) await releaseReadyNodes(sql, outbox, Number(wf.workflow_id), candidates);
 
@@ -72,4 +75,18 @@ async function markDone(sql: Sql, wf: WorkflowRow, nodeIds: number[], state: 'fi
     [wf.workflow_id, nodeIds, state],
   );
   return rows.map((r) => Number(r.node_id));
+}
+
+function prunedEvents(workflowId: number, rows: { node_id: string; jedi_task_id: string }[]): OutgoingEvent[] {
+  const byTask = new Map<number, number[]>();
+  for (const r of rows) {
+    const t = Number(r.jedi_task_id);
+    const list = byTask.get(t);
+    if (list) list.push(Number(r.node_id));
+    else byTask.set(t, [Number(r.node_id)]);
+  }
+  return [...byTask].map(([taskId, nodeIds]) => ({
+    subject: 'panda.input.pruned',
+    payload: InputsPruned.encode({ workflowId, taskId, nodeIds }).finish(),
+  }));
 }

@@ -24,6 +24,7 @@ class Tasks1700000000100 implements MigrationInterface {
       inputs_total int NOT NULL DEFAULT 0,
       inputs_finished int NOT NULL DEFAULT 0,
       inputs_failed int NOT NULL DEFAULT 0,
+      inputs_missing int NOT NULL DEFAULT 0,
       created_at timestamptz NOT NULL DEFAULT now(),
       modified_at timestamptz NOT NULL DEFAULT now(),
       UNIQUE (workflow_id, name))`);
@@ -35,7 +36,7 @@ class Tasks1700000000100 implements MigrationInterface {
       command text NOT NULL,
       memory_mb int NOT NULL,
       cores int NOT NULL,
-      state text NOT NULL CHECK (state IN ('defined','picked','finished','failed')),
+      state text NOT NULL CHECK (state IN ('defined','picked','finished','failed','missing')),
       attempt_nr int NOT NULL DEFAULT 0,
       panda_id bigint,
       modified_at timestamptz NOT NULL DEFAULT now())`);

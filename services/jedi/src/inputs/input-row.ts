@@ -9,7 +9,7 @@ export interface InputRow {
   command: string;
   memory_mb: number;
   cores: number;
-  state: 'defined' | 'picked' | 'finished' | 'failed';
+  state: 'defined' | 'picked' | 'finished' | 'failed' | 'missing';
   attempt_nr: number;
   panda_id: string | null;
 }

@@ -1,9 +1,8 @@
 import type { Outbox, OutgoingEvent, Sql } from '@panda/platform';
 import { InputsDone } from '@panda/proto';
 import type { InputResult, JobChange, JobsChanged, JobServiceClient, NewJob } from '@panda/proto';
-import { finalTaskState } from '../tasks/task-state.js';
 import type { TaskRow } from '../tasks/task-store.js';
-import { moveTask } from '../tasks/task-store.js';
+import { closeTaskIfDone } from '../tasks/task-store.js';
 import type { InputRow } from './input-row.js';
 import { jobFor } from './input-row.js';
 import { submitJobs } from './job-submitter.js';
@@ -82,9 +81,5 @@ async function handleTask(sql: Sql, outbox: Outbox, server: JobServiceClient, ta
     },
   ];
   await outbox.write(sql, events);
-  const t = counted!;
-  if (t.inputs_finished + t.inputs_failed === t.inputs_total && t.state === 'running') {
-    const prepared = await moveTask(sql, outbox, t, 'prepared');
-    await moveTask(sql, outbox, prepared, finalTaskState(t.inputs_total, t.inputs_finished));
-  }
+  await closeTaskIfDone(sql, outbox, counted!);
 }

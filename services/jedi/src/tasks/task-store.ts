@@ -2,7 +2,7 @@ import { InvalidArgumentError, NotFoundError } from '@panda/platform';
 import type { Outbox, OutgoingEvent, Sql } from '@panda/platform';
 import { TaskChanged } from '@panda/proto';
 import type { CreatedTask, CreateTasksRequest, Task } from '@panda/proto';
-import { taskStates } from './task-state.js';
+import { finalTaskState, taskStates } from './task-state.js';
 import type { TaskState } from './task-state.js';
 
 export interface TaskRow {
@@ -19,6 +19,7 @@ export interface TaskRow {
   inputs_total: number;
   inputs_finished: number;
   inputs_failed: number;
+  inputs_missing: number;
   created_at: Date;
 }
 
@@ -36,6 +37,7 @@ export function toTask(r: TaskRow): Task {
     inputsTotal: r.inputs_total,
     inputsFinished: r.inputs_finished,
     inputsFailed: r.inputs_failed,
+    inputsMissing: r.inputs_missing,
     createdAt: r.created_at,
   };
 }
@@ -61,6 +63,17 @@ export async function moveTask(sql: Sql, outbox: Outbox, row: TaskRow, to: TaskS
   );
   await outbox.write(sql, [taskEvent(moved!, row.state)]);
   return moved!;
+}
+
+/**
+ * Closes a task (row locked by the caller) once every input is finished, failed or
+ * missing: prepared, then done / finished / failed by the PostProcessor rule.
+ */
+export async function closeTaskIfDone(sql: Sql, outbox: Outbox, t: TaskRow): Promise<void> {
+  if (t.inputs_finished + t.inputs_failed + t.inputs_missing < t.inputs_total) return;
+  if (t.state !== 'running' && t.state !== 'ready') return;
+  const prepared = await moveTask(sql, outbox, t, 'prepared');
+  await moveTask(sql, outbox, prepared, finalTaskState(t.inputs_total, t.inputs_finished));
 }
 
 export class TaskStore {

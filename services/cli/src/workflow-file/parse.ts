@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises';
+import type { WorkflowSpec } from '@panda/proto';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { usageError } from '../errors/cli-error.js';
+
+const count = () => z.number().int().min(0).default(0);
+const text = () => z.string().default('');
+
+const jobSchema = z.strictObject({
+  name: z.string().min(1),
+  label: text(),
+  command: z.string().min(1),
+  parents: z.array(z.string().min(1)).default([]),
+  memoryMb: count(),
+  cores: count(),
+});
+
+const workflowSchema = z.strictObject({
+  name: z.string().min(1),
+  campaign: text(),
+  user: text(),
+  queue: text(),
+  maxAttempts: count(),
+  jobs: z.array(jobSchema).min(1),
+});
+
+/**
+ * Parses a workflow file (YAML, or JSON which YAML reads too) into a WorkflowSpec.
+ * Unknown keys and bad values are refused with a message naming the key and the job.
+ * Missing numbers become 0 (the server's defaults), missing strings ''.
+ * Throws a usage CliError.
+ */
+export function parseWorkflowFile(source: string, fileName: string): WorkflowSpec {
+  const doc = parseDocument(source, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0];
+    throw usageError(`${fileName}: not valid YAML or JSON: ${(first?.message ?? 'parse error').trimEnd()}`);
+  }
+  const raw: unknown = doc.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw usageError(`${fileName}: expected a mapping with name and jobs at the top level`);
+  }
+  const result = workflowSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => describeIssue(issue, raw));
+    throw usageError(`${fileName}: invalid workflow:\n  ${problems.join('\n  ')}`);
+  }
+  return result.data;
+}
+
+/** Reads and parses `path`; an unreadable file is a usage error. */
+export async function readWorkflowFile(path: string): Promise<WorkflowSpec> {
+  let source: string;
+  try {
+    source = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw usageError(
+      `${path}: cannot read workflow file${code === 'ENOENT' ? ': no such file' : `: ${(err as Error).message}`}`,
+    );
+  }
+  return parseWorkflowFile(source, path);
+}
+
+/** `jobs[2] (job "calib"): unknown key "memory"` and the like. */
+function describeIssue(issue: z.core.$ZodIssue, raw: object): string {
+  const path = issue.path;
+  let where = 'workflow';
+  let rest = path;
+  if (path[0] === 'jobs' && typeof path[1] === 'number') {
+    const job: unknown = (raw as { jobs?: unknown[] }).jobs?.[path[1]];
+    const name = job !== null && typeof job === 'object' ? (job as { name?: unknown }).name : undefined;
+    where = `jobs[${path[1]}]${typeof name === 'string' && name ? ` (job "${name}")` : ''}`;
+    rest = path.slice(2);
+  }
+  const field = rest.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => `"${k}"`).join(', ');
+    return `${where}${field}: unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}`;
+  }
+  return `${where}${field}: ${issue.message}`;
+}

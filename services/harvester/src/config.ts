@@ -1,0 +1,48 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { baseConfigSchema, loadConfig, port } from '@panda/platform';
+import type { LoadConfigOptions } from '@panda/platform';
+import { z } from 'zod';
+
+/** `node <services/pilot/dist/main.js>`, found next to this service's own dist folder. */
+export function defaultPilotCommand(): string {
+  const pilotMain = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'pilot', 'dist', 'main.js');
+  return `${shellQuote(process.execPath)} ${shellQuote(pilotMain)}`;
+}
+
+export const shellQuote = (word: string): string => `'${word.replaceAll("'", `'\\''`)}'`;
+
+const schema = baseConfigSchema.extend({
+  databaseUrl: z.string().min(1),
+  natsUrl: z.string().min(1),
+  grpcHost: z.string().min(1).default('127.0.0.1'),
+  grpcPort: port().default(0),
+  /** host:port of server's QueueService. */
+  serverAddr: z.string().min(1),
+  /** Passed to pilots as PANDA_PILOT_GATEWAY_URL. */
+  gatewayUrl: z.string().url(),
+  /** Local pilots run in `<workDir>/workers/<workerId>`. */
+  workDir: z.string().min(1),
+  cycleMs: z.coerce.number().int().positive().default(10_000),
+  /** Shell command that starts a pilot (run through `sh -c exec ...`). */
+  pilotCommand: z.string().min(1).default(defaultPilotCommand()),
+  /** Pilot heartbeat period; the original's 1800 s is too slow for a local setup. */
+  pilotHeartbeatS: z.coerce.number().positive().default(60),
+  /** Cap on active (submitted, running, idle) workers over all queues. */
+  maxWorkersTotal: z.coerce.number().int().min(0).default(8),
+  /** At shutdown, how long local pilots get to report and exit after SIGTERM. */
+  pilotStopTimeoutMs: z.coerce.number().int().positive().default(7_000),
+  grpcDeadlineMs: z.coerce.number().int().positive().default(10_000),
+});
+
+export type HarvesterConfig = z.infer<typeof schema>;
+
+export const loadHarvesterConfig = (options?: LoadConfigOptions): HarvesterConfig => loadConfig(schema, options);
+
+/**
+ * The environment pilots start from: this process's, without the `PANDA_*` settings of the
+ * harvester itself (database URL and the like are none of a pilot's or payload's business).
+ */
+export function pilotBaseEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !key.startsWith('PANDA_')));
+}

@@ -1,0 +1,67 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Job } from '@panda/proto';
+import type { z } from 'zod';
+import type { DispatchClient } from './app.js';
+import { httpFailureOf } from './grpc-errors.js';
+import { describeIssue, getJobBody, updateJobBody } from './schemas.js';
+
+/** A Job as JSON: camelCase, timestamps as ISO strings or null. */
+export function jobToJson(job: Job): Record<string, unknown> {
+  const iso = (d: Date | undefined) => (d ? d.toISOString() : null);
+  return {
+    ...job,
+    createdAt: iso(job.createdAt),
+    stateChangedAt: iso(job.stateChangedAt),
+    startTime: iso(job.startTime),
+    endTime: iso(job.endTime),
+  };
+}
+
+function parseBody<S extends z.ZodType>(schema: S, request: FastifyRequest, reply: FastifyReply): z.infer<S> | undefined {
+  const parsed = schema.safeParse(request.body ?? {});
+  if (parsed.success) return parsed.data;
+  void reply.code(400).send({ error: describeIssue(parsed.error) });
+  return undefined;
+}
+
+function sendFailure(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const failure = httpFailureOf(err);
+  if (failure.log) request.log.warn({ err, status: failure.status }, 'server call failed');
+  return reply.code(failure.status).send({ error: failure.error });
+}
+
+/** `POST /pilot/v1/getJob` and `POST /pilot/v1/updateJob`, forwarded to DispatchService. */
+export function registerPilotRoutes(app: FastifyInstance, dispatch: DispatchClient): void {
+  app.post('/pilot/v1/getJob', async (request, reply) => {
+    const body = parseBody(getJobBody, request, reply);
+    if (!body) return reply;
+    try {
+      const response = await dispatch.acquireJobs({ ...body, nJobs: 1 }, { signal: request.signal });
+      const job = response.jobs[0];
+      return { job: job ? jobToJson(job) : null };
+    } catch (err) {
+      return sendFailure(err, request, reply);
+    }
+  });
+
+  app.post('/pilot/v1/updateJob', async (request, reply) => {
+    const body = parseBody(updateJobBody, request, reply);
+    if (!body) return reply;
+    try {
+      const response = await dispatch.updateJobs({ updates: [body] }, { signal: request.signal });
+      const result = response.results[0];
+      if (!result) {
+        request.log.error({ pandaId: body.pandaId }, 'server returned no result for an update');
+        return reply.code(500).send({ error: 'internal error' });
+      }
+      return {
+        result: result.result,
+        state: result.state,
+        commandToPilot: result.commandToPilot,
+        message: result.message,
+      };
+    } catch (err) {
+      return sendFailure(err, request, reply);
+    }
+  });
+}

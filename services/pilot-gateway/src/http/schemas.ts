@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+const count = () => z.number().int().min(0).max(2_147_483_647);
+const text = (max: number) => z.string().max(max);
+
+/** Body of `POST /pilot/v1/getJob`. Unknown fields are refused. */
+export const getJobBody = z.strictObject({
+  queue: z.string().min(1).max(200),
+  node: text(256).default(''),
+  memoryMb: count().default(0),
+  cores: count().default(0),
+  remainingWalltimeS: count().default(0),
+  workerId: text(200).default(''),
+});
+export type GetJobBody = z.infer<typeof getJobBody>;
+
+/** The states a pilot may report. */
+export const PILOT_REPORTED_STATES = ['starting', 'running', 'finished', 'failed'] as const;
+
+/** Body of `POST /pilot/v1/updateJob`. Unknown fields are refused. */
+export const updateJobBody = z.strictObject({
+  pandaId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  state: z.enum(PILOT_REPORTED_STATES),
+  attemptNr: count().default(0),
+  exitCode: z.number().int().min(-2_147_483_648).max(2_147_483_647).default(0),
+  errorCode: count().default(0),
+  errorDiag: text(4000).default(''),
+  node: text(256).default(''),
+  workerId: text(200).default(''),
+});
+export type UpdateJobBody = z.infer<typeof updateJobBody>;
+
+/** First problem of a failed parse as `<field>: <message>` (`body` when not about one field). */
+export function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'body: invalid';
+  if (issue.code === 'unrecognized_keys') return `${issue.keys[0] ?? 'body'}: unknown field`;
+  const field = issue.path.length ? issue.path.join('.') : 'body';
+  return `${field}: ${issue.message}`;
+}
