@@ -24,7 +24,7 @@ const schema = baseConfigSchema.extend({
   /** Local pilots run in `<workDir>/workers/<workerId>`. */
   workDir: z.string().min(1),
   cycleMs: z.coerce.number().int().positive().default(10_000),
-  /** Shell command that starts a pilot (run through `sh -c exec ...`). */
+  /** Shell command that starts a pilot (run with `sh -c`, in its own process group). */
   pilotCommand: z.string().min(1).default(defaultPilotCommand()),
   /** Pilot heartbeat period; the original's 1800 s is too slow for a local setup. */
   pilotHeartbeatS: z.coerce.number().positive().default(60),
@@ -33,11 +33,14 @@ const schema = baseConfigSchema.extend({
   /** At shutdown, how long local pilots get to report and exit after SIGTERM. */
   pilotStopTimeoutMs: z.coerce.number().int().positive().default(7_000),
   grpcDeadlineMs: z.coerce.number().int().positive().default(10_000),
+  /** Accepted for a shared environment but unused: queues come from server's QueueService. */
+  queuesFile: z.string().optional(),
 });
 
 export type HarvesterConfig = z.infer<typeof schema>;
 
-export const loadHarvesterConfig = (options?: LoadConfigOptions): HarvesterConfig => loadConfig(schema, options);
+export const loadHarvesterConfig = (options?: LoadConfigOptions): HarvesterConfig =>
+  loadConfig(schema, options);
 
 /**
  * The environment pilots start from: this process's, without the `PANDA_*` settings of the

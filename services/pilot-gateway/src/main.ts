@@ -10,7 +10,9 @@ async function main(): Promise<void> {
   shutdown.installSignalHandlers();
 
   const channel = openChannel(config.serverAddr);
-  const dispatch = createGrpcClient(DispatchServiceDefinition, channel, { deadlineMs: config.grpcDeadlineMs });
+  const dispatch = createGrpcClient(DispatchServiceDefinition, channel, {
+    deadlineMs: config.grpcDeadlineMs,
+  });
   const app = buildApp({ dispatch, logger });
 
   // Stop taking requests and let running ones finish, then drop the channel.
@@ -20,7 +22,10 @@ async function main(): Promise<void> {
   await app.listen({ port: config.httpPort, host: config.httpHost });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.httpPort;
-  logger.info({ url: `http://${config.httpHost}:${port}`, port, serverAddr: config.serverAddr }, 'pilot-gateway listening');
+  logger.info(
+    { url: `http://${config.httpHost}:${port}`, port, serverAddr: config.serverAddr },
+    'pilot-gateway listening',
+  );
 }
 
 main().catch((err: unknown) => {

@@ -6,7 +6,11 @@ const env = { PANDA_PILOT_QUEUE: 'SLAC_Rubin', PANDA_PILOT_GATEWAY_URL: 'http://
 
 describe('parseCommandLine', () => {
   it('reads PANDA_PILOT_* variables and applies defaults', () => {
-    const parsed = parseCommandLine([], { ...env, PANDA_PILOT_WORK_DIR: '/tmp/pilot', PANDA_PILOT_MEMORY_MB: '4000' });
+    const parsed = parseCommandLine([], {
+      ...env,
+      PANDA_PILOT_WORK_DIR: '/tmp/pilot',
+      PANDA_PILOT_MEMORY_MB: '4000',
+    });
     expect(parsed).toEqual({
       help: false,
       options: expect.objectContaining({
@@ -23,7 +27,18 @@ describe('parseCommandLine', () => {
 
   it('lets flags win over variables and resolves the work dir', () => {
     const parsed = parseCommandLine(
-      ['--queue', 'Other', '--heartbeat-s', '60', '--max-jobs', '2', '--work-dir', 'rel', '--worker-id', 'w-1'],
+      [
+        '--queue',
+        'Other',
+        '--heartbeat-s',
+        '60',
+        '--max-jobs',
+        '2',
+        '--work-dir',
+        'rel',
+        '--worker-id',
+        'w-1',
+      ],
       env,
     );
     if (parsed.help) throw new Error('unexpected help');

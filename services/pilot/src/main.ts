@@ -28,7 +28,10 @@ async function main(): Promise<void> {
   // A signal stops the pilot: the running payload is killed and reported failed (1201 for
   // SIGTERM), then the process exits with 128 + the signal number.
   const stop = new AbortController();
-  const shutdown = new Shutdown({ logger, forceAfterMs: options.shutdownTimeoutMs + options.killGraceS * 1000 });
+  const shutdown = new Shutdown({
+    logger,
+    forceAfterMs: options.shutdownTimeoutMs + options.killGraceS * 1000,
+  });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       logger.warn({ signal }, 'pilot received a signal; stopping');
@@ -38,7 +41,10 @@ async function main(): Promise<void> {
   }
 
   const gateway = new GatewayClient({ baseUrl: options.gatewayUrl, logger });
-  logger.info({ gatewayUrl: options.gatewayUrl, workDir: options.workDir, node: hostname() }, 'pilot starting');
+  logger.info(
+    { gatewayUrl: options.gatewayUrl, workDir: options.workDir, node: hostname() },
+    'pilot starting',
+  );
   const run = runPilot({
     options,
     gateway,

@@ -48,7 +48,9 @@ class FakeGateway {
         if (req.url === '/pilot/v1/getJob') {
           this.getJobs.push(body);
           const job = this.jobs.shift();
-          return reply(200, { job: job ? { ...job, name: `job-${job.pandaId}`, queue: 'Q', walltimeS: 0, extra: 1 } : null });
+          return reply(200, {
+            job: job ? { ...job, name: `job-${job.pandaId}`, queue: 'Q', walltimeS: 0, extra: 1 } : null,
+          });
         }
         if (req.url === '/pilot/v1/updateJob') {
           this.updates.push(body);
@@ -104,7 +106,11 @@ function options(over: Partial<PilotOptions> = {}): PilotOptions {
   };
 }
 
-function run(over: Partial<PilotOptions> = {}, stop = new AbortController().signal, echo?: (line: string) => void) {
+function run(
+  over: Partial<PilotOptions> = {},
+  stop = new AbortController().signal,
+  echo?: (line: string) => void,
+) {
   const client = new GatewayClient({ baseUrl: gateway.url, logger, backoffMs: 20, maxBackoffMs: 50 });
   return runPilot({ options: options(over), gateway: client, logger, node: 'node-1', stop, echo });
 }
@@ -126,7 +132,13 @@ describe('runPilot against a fake gateway', () => {
       workerId: 'w-1',
     });
     expect(gateway.states(11)).toEqual(['starting', 'running', 'finished']);
-    expect(gateway.final(11)).toMatchObject({ exitCode: 0, errorCode: 0, attemptNr: 1, node: 'node-1', workerId: 'w-1' });
+    expect(gateway.final(11)).toMatchObject({
+      exitCode: 0,
+      errorCode: 0,
+      attemptNr: 1,
+      node: 'node-1',
+      workerId: 'w-1',
+    });
     expect(await readFile(join(workDir, '11', 'payload.stdout'), 'utf8')).toBe('hello\n');
     expect(await readFile(join(workDir, '11', 'payload.stderr'), 'utf8')).toBe('warn\n');
     expect(lines).toContain('[11 stdout] hello');
@@ -134,11 +146,18 @@ describe('runPilot against a fake gateway', () => {
   });
 
   it('reports failed with 1305, the exit code and the last stderr line', async () => {
-    gateway = new FakeGateway([{ pandaId: 12, attemptNr: 2, command: 'echo starting; echo boom >&2; exit 3' }]);
+    gateway = new FakeGateway([
+      { pandaId: 12, attemptNr: 2, command: 'echo starting; echo boom >&2; exit 3' },
+    ]);
     await gateway.start();
     await run();
     expect(gateway.states(12)).toEqual(['starting', 'running', 'failed']);
-    expect(gateway.final(12)).toMatchObject({ exitCode: 3, errorCode: 1305, errorDiag: 'boom', attemptNr: 2 });
+    expect(gateway.final(12)).toMatchObject({
+      exitCode: 3,
+      errorCode: 1305,
+      errorDiag: 'boom',
+      attemptNr: 2,
+    });
   });
 
   it('runs jobs one after the other up to maxJobs', async () => {
@@ -187,7 +206,11 @@ describe('runPilot against a fake gateway', () => {
     stop.abort('SIGTERM');
     const summary = await running;
     expect(summary.reason).toBe('stopped');
-    expect(gateway.final(15)).toMatchObject({ state: 'failed', errorCode: 1201, errorDiag: 'pilot received SIGTERM' });
+    expect(gateway.final(15)).toMatchObject({
+      state: 'failed',
+      errorCode: 1201,
+      errorDiag: 'pilot received SIGTERM',
+    });
     expect(gateway.states(16)).toEqual([]);
   });
 

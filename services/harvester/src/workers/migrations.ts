@@ -24,7 +24,9 @@ export function workersMigration(schema: string): MigrationClass {
         native_status text NOT NULL DEFAULT '')`);
       await q.query(`CREATE INDEX workers_active_idx ON "${schema}".workers (submitter, queue)
         WHERE state IN ('submitted','running','idle')`);
-      await q.query(`CREATE INDEX workers_queue_state_idx ON "${schema}".workers (queue, state, submitted_at DESC)`);
+      await q.query(
+        `CREATE INDEX workers_queue_state_idx ON "${schema}".workers (queue, state, submitted_at DESC)`,
+      );
       await q.query(`CREATE INDEX workers_submitted_at_idx ON "${schema}".workers (submitted_at DESC)`);
     }
     async down(q: QueryRunner): Promise<void> {

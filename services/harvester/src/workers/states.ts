@@ -10,7 +10,12 @@ import { TransitionTable } from '@panda/platform';
  */
 export type WorkerState = 'submitted' | 'running' | 'idle' | 'finished' | 'failed' | 'cancelled' | 'missed';
 
-export const FINAL_WORKER_STATES = ['finished', 'failed', 'cancelled', 'missed'] as const satisfies WorkerState[];
+export const FINAL_WORKER_STATES = [
+  'finished',
+  'failed',
+  'cancelled',
+  'missed',
+] as const satisfies WorkerState[];
 export const ACTIVE_WORKER_STATES = ['submitted', 'running', 'idle'] as const satisfies WorkerState[];
 
 const ENDINGS = FINAL_WORKER_STATES;

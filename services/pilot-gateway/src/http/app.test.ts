@@ -45,7 +45,9 @@ interface Calls {
 
 function fakeDispatch(behaviour: {
   acquire?: (req: AcquireJobsRequest) => Promise<{ jobs: Job[] }>;
-  update?: (req: UpdateJobsRequest) => Promise<{ results: { pandaId: number; result: string; state: string; commandToPilot: string; message: string }[] }>;
+  update?: (req: UpdateJobsRequest) => Promise<{
+    results: { pandaId: number; result: string; state: string; commandToPilot: string; message: string }[];
+  }>;
 }): { client: DispatchClient; calls: Calls } {
   const calls: Calls = { acquire: [], update: [], signals: [] };
   const client = {
@@ -69,7 +71,8 @@ afterEach(async () => {
   app = undefined;
 });
 
-const post = (url: string, payload: unknown) => app!.inject({ method: 'POST', url, payload: payload as object });
+const post = (url: string, payload: unknown) =>
+  app!.inject({ method: 'POST', url, payload: payload as object });
 
 describe('GET /healthz', () => {
   it('answers ok', async () => {
@@ -94,11 +97,25 @@ describe('POST /pilot/v1/getJob', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(calls.acquire).toEqual([
-      { queue: 'SLAC_Rubin', nJobs: 1, node: 'n1', memoryMb: 4000, cores: 1, remainingWalltimeS: 3600, workerId: 'w1' },
+      {
+        queue: 'SLAC_Rubin',
+        nJobs: 1,
+        node: 'n1',
+        memoryMb: 4000,
+        cores: 1,
+        remainingWalltimeS: 3600,
+        workerId: 'w1',
+      },
     ]);
     expect(calls.signals[0]).toBeInstanceOf(AbortSignal);
     const body = res.json<{ job: Record<string, unknown> }>();
-    expect(body.job).toMatchObject({ pandaId: 42, command: 'echo hi', attemptNr: 1, createdAt: '2025-01-01T00:00:00.000Z', endTime: null });
+    expect(body.job).toMatchObject({
+      pandaId: 42,
+      command: 'echo hi',
+      attemptNr: 1,
+      createdAt: '2025-01-01T00:00:00.000Z',
+      endTime: null,
+    });
   });
 
   it('returns job null when nothing is activated', async () => {
@@ -143,7 +160,8 @@ describe('POST /pilot/v1/getJob', () => {
     [Status.INTERNAL, 500, 'internal error'],
     [Status.FAILED_PRECONDITION, 500, 'internal error'],
   ])('maps gRPC status %s to HTTP %s', async (code, http, message) => {
-    const details = code === Status.INVALID_ARGUMENT || code === Status.NOT_FOUND ? message : 'secret internals';
+    const details =
+      code === Status.INVALID_ARGUMENT || code === Status.NOT_FOUND ? message : 'secret internals';
     const { client } = fakeDispatch({
       acquire: async () => {
         throw new ClientError('/panda.server.v1.DispatchService/AcquireJobs', code, details);
@@ -236,7 +254,11 @@ describe('POST /pilot/v1/updateJob', () => {
   it('maps NOT_FOUND to 404', async () => {
     const { client } = fakeDispatch({
       update: async () => {
-        throw new ClientError('/panda.server.v1.DispatchService/UpdateJobs', Status.NOT_FOUND, 'job 42 not found');
+        throw new ClientError(
+          '/panda.server.v1.DispatchService/UpdateJobs',
+          Status.NOT_FOUND,
+          'job 42 not found',
+        );
       },
     });
     app = buildApp({ dispatch: client, logger });
@@ -252,5 +274,63 @@ describe('unknown routes', () => {
     const res = await app.inject({ method: 'GET', url: '/nope' });
     expect(res.statusCode).toBe(404);
     expect(res.json<{ error: string }>().error).toContain('/nope');
+  });
+});
+
+describe('over a real socket', () => {
+  it('does not cancel the server call of a request that completes', async () => {
+    let seen: AbortSignal | undefined;
+    const { client } = fakeDispatch({
+      acquire: async () => {
+        await new Promise((r) => setTimeout(r, 50));
+        return { jobs: [job()] };
+      },
+    });
+    const wrapped = {
+      ...client,
+      acquireJobs: (req: AcquireJobsRequest, options?: { signal?: AbortSignal }) => {
+        seen = options?.signal;
+        return client.acquireJobs(req, options as never);
+      },
+    } as DispatchClient;
+    app = buildApp({ dispatch: wrapped, logger });
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    const res = await fetch(`${url}/pilot/v1/getJob`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ queue: 'q' }),
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { job: { pandaId: number } }).job.pandaId).toBe(42);
+    expect(seen?.aborted).toBe(false);
+  });
+
+  it('cancels the server call when the pilot goes away', async () => {
+    let cancelled = false;
+    const { client } = fakeDispatch({});
+    const slow = {
+      ...client,
+      acquireJobs: (_req: AcquireJobsRequest, options?: { signal?: AbortSignal }) =>
+        new Promise((_resolve, reject) => {
+          options?.signal?.addEventListener('abort', () => {
+            cancelled = true;
+            reject(options.signal!.reason as Error);
+          });
+        }),
+    } as unknown as DispatchClient;
+    app = buildApp({ dispatch: slow, logger });
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    const ac = new AbortController();
+    const pending = fetch(`${url}/pilot/v1/getJob`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ queue: 'q' }),
+      signal: ac.signal,
+    }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    ac.abort();
+    await pending;
+    for (let i = 0; i < 50 && !cancelled; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(cancelled).toBe(true);
   });
 });

@@ -17,11 +17,29 @@ export function jobToJson(job: Job): Record<string, unknown> {
   };
 }
 
-function parseBody<S extends z.ZodType>(schema: S, request: FastifyRequest, reply: FastifyReply): z.infer<S> | undefined {
+function parseBody<S extends z.ZodType>(
+  schema: S,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): z.infer<S> | undefined {
   const parsed = schema.safeParse(request.body ?? {});
   if (parsed.success) return parsed.data;
   void reply.code(400).send({ error: describeIssue(parsed.error) });
   return undefined;
+}
+
+/**
+ * Aborted when the pilot goes away before the answer was sent, so the gRPC call is
+ * cancelled too. (Fastify's `request.signal` also fires once the body has been read, on
+ * the request's 'close', which would cancel every call.)
+ */
+export function clientGoneSignal(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  const res = reply.raw;
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('client went away'));
+  });
+  return controller.signal;
 }
 
 function sendFailure(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -36,7 +54,7 @@ export function registerPilotRoutes(app: FastifyInstance, dispatch: DispatchClie
     const body = parseBody(getJobBody, request, reply);
     if (!body) return reply;
     try {
-      const response = await dispatch.acquireJobs({ ...body, nJobs: 1 }, { signal: request.signal });
+      const response = await dispatch.acquireJobs({ ...body, nJobs: 1 }, { signal: clientGoneSignal(reply) });
       const job = response.jobs[0];
       return { job: job ? jobToJson(job) : null };
     } catch (err) {
@@ -48,7 +66,7 @@ export function registerPilotRoutes(app: FastifyInstance, dispatch: DispatchClie
     const body = parseBody(updateJobBody, request, reply);
     if (!body) return reply;
     try {
-      const response = await dispatch.updateJobs({ updates: [body] }, { signal: request.signal });
+      const response = await dispatch.updateJobs({ updates: [body] }, { signal: clientGoneSignal(reply) });
       const result = response.results[0];
       if (!result) {
         request.log.error({ pandaId: body.pandaId }, 'server returned no result for an update');

@@ -69,7 +69,10 @@ export class GatewayClient {
       } catch (err) {
         const retryable = !(err instanceof GatewayError) && !signal?.aborted;
         if (!retryable || attempt >= attempts) throw err;
-        this.o.logger.warn({ path, attempt, err: String(err), retryInMs: delay }, 'gateway call failed; retrying');
+        this.o.logger.warn(
+          { path, attempt, err: String(err), retryInMs: delay },
+          'gateway call failed; retrying',
+        );
         await sleep(delay, undefined, signal ? { signal } : undefined);
         delay = Math.min(delay * 2, this.o.maxBackoffMs ?? 8000);
       }

@@ -45,7 +45,10 @@ export function serverKillReason(reply: UpdateReply): KillReason | undefined {
     return { errorCode: PilotErrorCodes.KILLED_BY_SERVER, diag: 'job killed by the server (tobekilled)' };
   }
   if (LOST.has(reply.result)) {
-    return { errorCode: PilotErrorCodes.KILLED_BY_SERVER, diag: `job no longer held by this pilot (${reply.result})` };
+    return {
+      errorCode: PilotErrorCodes.KILLED_BY_SERVER,
+      diag: `job no longer held by this pilot (${reply.result})`,
+    };
   }
   return undefined;
 }
@@ -61,7 +64,10 @@ function stopReason(stop: AbortSignal): KillReason {
  */
 export async function runJob(ctx: JobContext, job: PilotJob): Promise<JobOutcome> {
   const log = ctx.logger.child({ pandaId: job.pandaId, attemptNr: job.attemptNr });
-  const update = async (state: JobUpdate['state'], extra: Partial<JobUpdate> = {}): Promise<UpdateReply | undefined> => {
+  const update = async (
+    state: JobUpdate['state'],
+    extra: Partial<JobUpdate> = {},
+  ): Promise<UpdateReply | undefined> => {
     try {
       const reply = await ctx.gateway.updateJob({
         pandaId: job.pandaId,
@@ -146,15 +152,36 @@ export async function runJob(ctx: JobContext, job: PilotJob): Promise<JobOutcome
 
   if (exit.spawnError) {
     const errorDiag = truncateDiag(`cannot start payload: ${exit.spawnError.message}`);
-    return end({ state: 'failed', exitCode: exit.exitCode, errorCode: PilotErrorCodes.PAYLOAD_FAILED, errorDiag });
+    return end({
+      state: 'failed',
+      exitCode: exit.exitCode,
+      errorCode: PilotErrorCodes.PAYLOAD_FAILED,
+      errorDiag,
+    });
   }
   // Read through a local: `killed` is set in callbacks, which narrowing does not see.
   const killReason = killed as KillReason | undefined;
   if (killReason) {
-    return end({ state: 'failed', exitCode: exit.exitCode, errorCode: killReason.errorCode, errorDiag: killReason.diag });
+    return end({
+      state: 'failed',
+      exitCode: exit.exitCode,
+      errorCode: killReason.errorCode,
+      errorDiag: killReason.diag,
+    });
   }
   if (exit.exitCode === 0) return end({ state: 'finished', exitCode: 0, errorCode: 0, errorDiag: '' });
-  const fallback = exit.signal ? `payload killed by ${exit.signal}` : `payload exited with code ${exit.exitCode}`;
-  const errorDiag = payloadDiag(await readTail(join(dir, STDERR_FILE)), await readTail(join(dir, STDOUT_FILE)), fallback);
-  return end({ state: 'failed', exitCode: exit.exitCode, errorCode: PilotErrorCodes.PAYLOAD_FAILED, errorDiag });
+  const fallback = exit.signal
+    ? `payload killed by ${exit.signal}`
+    : `payload exited with code ${exit.exitCode}`;
+  const errorDiag = payloadDiag(
+    await readTail(join(dir, STDERR_FILE)),
+    await readTail(join(dir, STDOUT_FILE)),
+    fallback,
+  );
+  return end({
+    state: 'failed',
+    exitCode: exit.exitCode,
+    errorCode: PilotErrorCodes.PAYLOAD_FAILED,
+    errorDiag,
+  });
 }

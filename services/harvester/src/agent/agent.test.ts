@@ -1,0 +1,276 @@
+import { createLogger } from '@panda/platform';
+import type { Queue, QueueStats } from '@panda/proto';
+import { describe, expect, it } from 'vitest';
+import type { SubmitResult, SubmitterPlugin, WorkerRef, WorkerSpec, WorkerStatus } from '../plugins/types.js';
+import { workerTransitions } from '../workers/states.js';
+import type { WorkerState } from '../workers/states.js';
+import type { NewWorker, QueueWorkerCounts, WorkerPatch, WorkerRow } from '../workers/store.js';
+import { HarvesterAgent } from './agent.js';
+import type { QueueClient } from './agent.js';
+
+const logger = createLogger({ service: 'harvester-test', level: 'silent' });
+
+/** In-memory stand-in for WorkerStore with the same transition rules. */
+class MemoryStore {
+  readonly rows = new Map<string, WorkerRow>();
+  readonly events: { workerId: string; from: string; to: WorkerState }[] = [];
+
+  async create(w: NewWorker): Promise<void> {
+    this.rows.set(w.workerId, {
+      ...w,
+      state: 'submitted',
+      batchId: '',
+      submittedAt: new Date(),
+      startedAt: null,
+      endedAt: null,
+      exitCode: null,
+      diag: '',
+      nativeStatus: '',
+    });
+    this.events.push({ workerId: w.workerId, from: '', to: 'submitted' });
+  }
+
+  async move(workerId: string, to: WorkerState, patch: WorkerPatch = {}): Promise<WorkerRow | undefined> {
+    const row = this.rows.get(workerId)!;
+    if (row.state !== to) {
+      if (workerTransitions.isFinal(row.state)) return undefined;
+      workerTransitions.assertMove(row.state, to);
+      this.events.push({ workerId, from: row.state, to });
+    }
+    Object.assign(
+      row,
+      { state: to },
+      Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)),
+    );
+    return row;
+  }
+
+  async active(submitter?: string): Promise<WorkerRow[]> {
+    return [...this.rows.values()].filter(
+      (r) => !workerTransitions.isFinal(r.state) && (!submitter || r.submitter === submitter),
+    );
+  }
+
+  async activeCounts(): Promise<Map<string, QueueWorkerCounts>> {
+    const counts = new Map<string, QueueWorkerCounts>();
+    for (const r of await this.active()) {
+      const c = counts.get(r.queue) ?? { queued: 0, running: 0 };
+      if (r.state === 'submitted') c.queued++;
+      else c.running++;
+      counts.set(r.queue, c);
+    }
+    return counts;
+  }
+}
+
+class FakePlugin implements SubmitterPlugin {
+  readonly name = 'local';
+  readonly submitted: WorkerSpec[] = [];
+  readonly statuses = new Map<string, Omit<WorkerStatus, 'workerId'>>();
+  failNext = false;
+
+  async submit(spec: WorkerSpec): Promise<SubmitResult> {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('no more pids');
+    }
+    this.submitted.push(spec);
+    return { batchId: String(1000 + this.submitted.length), state: 'running' };
+  }
+  async check(workers: WorkerRef[]): Promise<WorkerStatus[]> {
+    return workers.map((w) => ({
+      workerId: w.workerId,
+      ...(this.statuses.get(w.workerId) ?? { state: 'running', nativeStatus: 'alive' }),
+    }));
+  }
+  async kill(): Promise<void> {}
+  async sweep(): Promise<void> {}
+}
+
+const queue = (
+  name: string,
+  over: Partial<Queue> = {},
+  h: Partial<NonNullable<Queue['harvester']>> = {},
+): Queue => ({
+  name,
+  site: 'SLAC',
+  status: 'online',
+  corecount: 1,
+  minrssMb: 0,
+  maxrssMb: 4000,
+  maxtimeS: 86400,
+  harvester: {
+    submitter: 'local',
+    mode: 'pull',
+    maxWorkers: 4,
+    nQueueLimitWorker: 2,
+    maxNewWorkersPerCycle: 2,
+    paramsJson: '{}',
+    ...h,
+  },
+  ...over,
+});
+
+function fakeQueues(queues: Queue[], activated: Record<string, number>): QueueClient & { asked: string[][] } {
+  const asked: string[][] = [];
+  return {
+    asked,
+    listQueues: async () => ({ queues }),
+    queueStats: async (req: { queues: string[] }) => {
+      asked.push(req.queues);
+      const stats: QueueStats[] = req.queues.map((q) => ({
+        queue: q,
+        activated: activated[q] ?? 0,
+        sent: 0,
+        starting: 0,
+        running: 0,
+      }));
+      return { stats };
+    },
+  } as unknown as QueueClient & { asked: string[][] };
+}
+
+const signal = new AbortController().signal;
+let ids = 0;
+const newWorkerId = () => `w${++ids}`;
+
+describe('HarvesterAgent', () => {
+  it('submits per the adjuster, only to queues it has a plugin for', async () => {
+    const store = new MemoryStore();
+    const plugin = new FakePlugin();
+    const queues = fakeQueues(
+      [
+        queue('A', { maxrssMb: 8000, corecount: 2 }),
+        queue('K8S', {}, { submitter: 'kubernetes' }),
+        queue('OFF', { status: 'brokeroff' }),
+        queue('EMPTY'),
+      ],
+      { A: 10, K8S: 10, OFF: 10 },
+    );
+    const agent = new HarvesterAgent({
+      queues,
+      store,
+      plugins: [plugin],
+      logger,
+      maxWorkersTotal: 8,
+      newWorkerId,
+    });
+    const report = await agent.cycle(signal);
+    expect(report.submitted).toEqual({ A: 2 });
+    expect(queues.asked).toEqual([['A', 'OFF', 'EMPTY']]);
+    expect(plugin.submitted.map((s) => [s.queue, s.cores, s.memoryMb, s.walltimeS])).toEqual([
+      ['A', 2, 8000, 86400],
+      ['A', 2, 8000, 86400],
+    ]);
+    const rows = [...store.rows.values()];
+    expect(rows.map((r) => [r.state, r.batchId])).toEqual([
+      ['running', '1001'],
+      ['running', '1002'],
+    ]);
+    expect(store.events.map((e) => `${e.from}>${e.to}`)).toEqual([
+      '>submitted',
+      'submitted>running',
+      '>submitted',
+      'submitted>running',
+    ]);
+  });
+
+  it('stops at maxWorkers and at the global cap', async () => {
+    const store = new MemoryStore();
+    const plugin = new FakePlugin();
+    const queues = fakeQueues([queue('A'), queue('B')], { A: 10, B: 10 });
+    const agent = new HarvesterAgent({
+      queues,
+      store,
+      plugins: [plugin],
+      logger,
+      maxWorkersTotal: 5,
+      newWorkerId,
+    });
+    await agent.cycle(signal); // A 2, B 2
+    await agent.cycle(signal); // A 1 (global cap 5 reached), B 0
+    await agent.cycle(signal); // nothing
+    const counts = await store.activeCounts();
+    expect(counts.get('A')).toEqual({ queued: 0, running: 3 });
+    expect(counts.get('B')).toEqual({ queued: 0, running: 2 });
+
+    // maxWorkers of a queue, with room left globally.
+    const store2 = new MemoryStore();
+    const agent2 = new HarvesterAgent({
+      queues: fakeQueues([queue('A')], { A: 10 }),
+      store: store2,
+      plugins: [plugin],
+      logger,
+      maxWorkersTotal: 100,
+      newWorkerId,
+    });
+    for (let i = 0; i < 4; i++) await agent2.cycle(signal);
+    expect((await store2.activeCounts()).get('A')).toEqual({ queued: 0, running: 4 });
+  });
+
+  it('records what the plugin observed and frees room for new workers', async () => {
+    const store = new MemoryStore();
+    const plugin = new FakePlugin();
+    const queues = fakeQueues([queue('A', {}, { maxWorkers: 2 })], { A: 10 });
+    const agent = new HarvesterAgent({
+      queues,
+      store,
+      plugins: [plugin],
+      logger,
+      maxWorkersTotal: 8,
+      newWorkerId,
+    });
+    await agent.cycle(signal);
+    const [first, second] = [...store.rows.keys()];
+    plugin.statuses.set(first!, { state: 'finished', exitCode: 0, nativeStatus: 'exited 0' });
+    plugin.statuses.set(second!, {
+      state: 'failed',
+      exitCode: 3,
+      diag: 'pilot exited with code 3',
+      nativeStatus: 'exited 3',
+    });
+    const report = await agent.cycle(signal);
+    expect(report.updated).toBe(2);
+    expect(store.rows.get(second!)).toMatchObject({
+      state: 'failed',
+      exitCode: 3,
+      diag: 'pilot exited with code 3',
+    });
+    expect(report.submitted).toEqual({ A: 2 });
+  });
+
+  it('marks a refused submission missed', async () => {
+    const store = new MemoryStore();
+    const plugin = new FakePlugin();
+    plugin.failNext = true;
+    const queues = fakeQueues([queue('A')], { A: 1 });
+    const agent = new HarvesterAgent({
+      queues,
+      store,
+      plugins: [plugin],
+      logger,
+      maxWorkersTotal: 8,
+      newWorkerId,
+    });
+    const report = await agent.cycle(signal);
+    expect(report.submitted).toEqual({ A: 0 });
+    const [row] = [...store.rows.values()];
+    expect(row).toMatchObject({ state: 'missed', diag: 'submission failed: no more pids' });
+  });
+
+  it('submits nothing once the signal is aborted', async () => {
+    const store = new MemoryStore();
+    const plugin = new FakePlugin();
+    const agent = new HarvesterAgent({
+      queues: fakeQueues([queue('A')], { A: 5 }),
+      store,
+      plugins: [plugin],
+      logger,
+      maxWorkersTotal: 8,
+    });
+    const ac = new AbortController();
+    ac.abort();
+    expect(await agent.cycle(ac.signal)).toEqual({ submitted: {}, updated: 0 });
+    expect(plugin.submitted).toHaveLength(0);
+  });
+});

@@ -1,0 +1,105 @@
+import {
+  closeBus,
+  connectBus,
+  createGrpcClient,
+  createGrpcServer,
+  createLogger,
+  Database,
+  ensureEventsStream,
+  listenGrpc,
+  openChannel,
+  Outbox,
+  Shutdown,
+  stopGrpcServer,
+} from '@panda/platform';
+import { QueueServiceDefinition, WorkerServiceDefinition } from '@panda/proto';
+import { HarvesterAgent } from './agent/agent.js';
+import { CycleLoop } from './agent/loop.js';
+import { loadHarvesterConfig, pilotBaseEnv } from './config.js';
+import { workerService } from './grpc/worker-service.js';
+import { LocalSubmitter } from './plugins/local.js';
+import { harvesterMigrations } from './workers/migrations.js';
+import { WorkerStore } from './workers/store.js';
+
+const SCHEMA = 'harvester';
+
+async function main(): Promise<void> {
+  const config = loadHarvesterConfig();
+  const logger = createLogger({ service: 'harvester', level: config.logLevel });
+  const shutdown = new Shutdown({ logger, forceAfterMs: config.shutdownTimeoutMs, exitProcess: true });
+  shutdown.installSignalHandlers();
+
+  const db = await Database.connect({
+    url: config.databaseUrl,
+    schema: SCHEMA,
+    migrations: harvesterMigrations(SCHEMA),
+    poolSize: 5,
+  });
+  await db.migrate(logger);
+  const bus = await connectBus({ url: config.natsUrl, name: 'harvester', logger });
+  await ensureEventsStream(bus.jsm);
+  const outbox = new Outbox(db, bus.js, logger);
+  outbox.start(shutdown.signal);
+
+  const channel = openChannel(config.serverAddr);
+  const queues = createGrpcClient(QueueServiceDefinition, channel, { deadlineMs: config.grpcDeadlineMs });
+  const store = new WorkerStore(db, outbox, logger);
+
+  let loop: CycleLoop | undefined;
+  const local = new LocalSubmitter({
+    command: config.pilotCommand,
+    workDir: config.workDir,
+    gatewayUrl: config.gatewayUrl,
+    heartbeatS: config.pilotHeartbeatS,
+    baseEnv: pilotBaseEnv(),
+    logger,
+    onExit: () => loop?.kick(),
+  });
+  const agent = new HarvesterAgent({
+    queues,
+    store,
+    plugins: [local],
+    logger,
+    maxWorkersTotal: config.maxWorkersTotal,
+  });
+  loop = new CycleLoop(agent, { cycleMs: config.cycleMs, logger });
+
+  const server = createGrpcServer(logger);
+  server.add(WorkerServiceDefinition, workerService(store));
+  const port = await listenGrpc(server, config.grpcHost, config.grpcPort);
+
+  // Order: stop cycling, stop the pilots and record how they ended, stop serving, publish
+  // what is left in the outbox, close connections.
+  shutdown.add('cycle loop', () => loop.stopped());
+  shutdown.add('local pilots', async () => {
+    await local.stopAll(config.pilotStopTimeoutMs);
+    await agent.monitor();
+  });
+  shutdown.add('grpc server', (signal) => stopGrpcServer(server, signal));
+  shutdown.add('outbox', async () => {
+    await outbox.stopped();
+    while ((await outbox.publishBatch()) > 0);
+  });
+  shutdown.add('connections', async () => {
+    channel.close();
+    await closeBus(bus);
+    await db.close();
+  });
+
+  loop.start(shutdown.signal);
+  logger.info(
+    {
+      grpc: `${config.grpcHost}:${port}`,
+      port,
+      serverAddr: config.serverAddr,
+      workDir: config.workDir,
+      cycleMs: config.cycleMs,
+    },
+    'harvester started',
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error('harvester failed to start:', err);
+  process.exit(1);
+});

@@ -1,0 +1,53 @@
+import type { WorkerState } from '../workers/states.js';
+
+/** What a submitter needs to start one worker. */
+export interface WorkerSpec {
+  workerId: string;
+  queue: string;
+  cores: number;
+  memoryMb: number;
+  walltimeS: number;
+  /** The queue's harvester params (plugin-specific). */
+  params: Record<string, unknown>;
+}
+
+export interface SubmitResult {
+  /** The batch system's id (a pid for local). */
+  batchId: string;
+  /** The state the worker is known to be in right after submission (default `submitted`). */
+  state?: WorkerState;
+  nativeStatus?: string;
+}
+
+/** A worker as a plugin sees it. */
+export interface WorkerRef {
+  workerId: string;
+  queue: string;
+  batchId: string;
+}
+
+/** What `check` observed about one worker. */
+export interface WorkerStatus {
+  workerId: string;
+  state: WorkerState;
+  exitCode?: number;
+  diag?: string;
+  nativeStatus: string;
+}
+
+/**
+ * A batch-system plugin: Harvester's submitter, monitor and sweeper in one
+ * (`submit_workers`, `check_workers`, `kill_worker`, `sweep_worker`; reference §1.6).
+ */
+export interface SubmitterPlugin {
+  /** The queue catalogue's `harvester.submitter` value this plugin serves. */
+  readonly name: string;
+  /** Starts a worker; throws when the batch system refused it. */
+  submit(spec: WorkerSpec): Promise<SubmitResult>;
+  /** Current status of each worker (one entry per worker passed). */
+  check(workers: WorkerRef[]): Promise<WorkerStatus[]>;
+  /** Asks the worker to end; `check` reports it `cancelled` once gone. */
+  kill(worker: WorkerRef): Promise<void>;
+  /** Removes what the worker left behind (files, batch records). */
+  sweep(worker: WorkerRef): Promise<void>;
+}
