@@ -24,7 +24,14 @@ for (const file of files) {
   const types = [];
   for (const m of src.matchAll(/^export (interface|type|const|function|enum) (\w+)/gm)) {
     const [, kind, name] = m;
-    if (['MessageFns', 'DeepPartial', 'Exact', 'Builtin', 'KeysOfUnion'].includes(name) || name === 'protobufPackage' || name === 'protobufFileName' || name === 'DeepPartial' || name === 'Exact') continue;
+    if (
+      ['MessageFns', 'DeepPartial', 'Exact', 'Builtin', 'KeysOfUnion'].includes(name) ||
+      name === 'protobufPackage' ||
+      name === 'protobufFileName' ||
+      name === 'DeepPartial' ||
+      name === 'Exact'
+    )
+      continue;
     if (seen.has(name) && seen.get(name) !== file) {
       throw new Error(`proto symbol ${name} defined in both ${seen.get(name)} and ${file}`);
     }

@@ -45,7 +45,8 @@ async function main(): Promise<void> {
   const queues = createGrpcClient(QueueServiceDefinition, channel, { deadlineMs: config.grpcDeadlineMs });
   const store = new WorkerStore(db, outbox, logger);
 
-  let loop: CycleLoop | undefined;
+  // A pilot that exits starts the next cycle early; the loop is built after the plugin.
+  let onPilotExit = (): void => {};
   const local = new LocalSubmitter({
     command: config.pilotCommand,
     workDir: config.workDir,
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
     heartbeatS: config.pilotHeartbeatS,
     baseEnv: pilotBaseEnv(),
     logger,
-    onExit: () => loop?.kick(),
+    onExit: () => onPilotExit(),
   });
   const agent = new HarvesterAgent({
     queues,
@@ -62,7 +63,8 @@ async function main(): Promise<void> {
     logger,
     maxWorkersTotal: config.maxWorkersTotal,
   });
-  loop = new CycleLoop(agent, { cycleMs: config.cycleMs, logger });
+  const loop = new CycleLoop(agent, { cycleMs: config.cycleMs, logger });
+  onPilotExit = () => loop.kick();
 
   const server = createGrpcServer(logger);
   server.add(WorkerServiceDefinition, workerService(store));

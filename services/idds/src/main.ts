@@ -13,7 +13,12 @@ import {
   Shutdown,
   stopGrpcServer,
 } from '@panda/platform';
-import { InputsDone, JobServiceDefinition, TaskServiceDefinition, WorkflowServiceDefinition } from '@panda/proto';
+import {
+  InputsDone,
+  JobServiceDefinition,
+  TaskServiceDefinition,
+  WorkflowServiceDefinition,
+} from '@panda/proto';
 import { loadIddsConfig } from './config.js';
 import { migrations, SCHEMA } from './db/migrations.js';
 import { workflowService } from './grpc/handlers.js';

@@ -13,7 +13,13 @@ import {
   Shutdown,
   stopGrpcServer,
 } from '@panda/platform';
-import { InputsPruned, InputsReleased, JobsChanged, JobServiceDefinition, TaskServiceDefinition } from '@panda/proto';
+import {
+  InputsPruned,
+  InputsReleased,
+  JobsChanged,
+  JobServiceDefinition,
+  TaskServiceDefinition,
+} from '@panda/proto';
 import { loadJediConfig } from './config.js';
 import { migrations, SCHEMA } from './db/migrations.js';
 import { taskService } from './grpc/handlers.js';

@@ -33,7 +33,12 @@ describe('transactional outbox and idempotent consumer', () => {
     await db.migrate();
     await db.query(`CREATE TABLE bustest.seen (body text NOT NULL)`);
     bus = await connectBus({ url: inject('natsUrl'), name: 'test', logger });
-    await ensureStream(bus.jsm, { name: stream, subjects: [`${subject}.>`], maxAgeMs: 60_000, duplicateWindowMs: 1000 });
+    await ensureStream(bus.jsm, {
+      name: stream,
+      subjects: [`${subject}.>`],
+      maxAgeMs: 60_000,
+      duplicateWindowMs: 1000,
+    });
   });
   afterAll(async () => {
     stop.abort();

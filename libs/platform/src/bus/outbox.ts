@@ -43,10 +43,10 @@ export class Outbox {
   /** Adds events to the transaction `sql`. Nothing is published unless it commits. */
   async write(sql: Sql, events: OutgoingEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await sql.query(`INSERT INTO ${this.table} (subject, payload) SELECT * FROM unnest($1::text[], $2::bytea[])`, [
-      events.map((e) => e.subject),
-      events.map((e) => Buffer.from(e.payload)),
-    ]);
+    await sql.query(
+      `INSERT INTO ${this.table} (subject, payload) SELECT * FROM unnest($1::text[], $2::bytea[])`,
+      [events.map((e) => e.subject), events.map((e) => Buffer.from(e.payload))],
+    );
   }
 
   /** Runs a transaction and wakes the relay after it commits. */
@@ -110,9 +110,7 @@ export class Outbox {
       );
       if (rows.length === 0) return 0;
       await Promise.all(
-        rows.map((row) =>
-          this.js.publish(row.subject, row.payload, { msgID: row.msg_id, timeout: 10_000 }),
-        ),
+        rows.map((row) => this.js.publish(row.subject, row.payload, { msgID: row.msg_id, timeout: 10_000 })),
       );
       await sql.query(`DELETE FROM ${this.table} WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
       return rows.length;

@@ -1,6 +1,7 @@
 import { TaskServiceDefinition } from '@panda/proto';
 import type { TaskServiceImplementation } from '@panda/proto';
-import { ClientError, Status } from 'nice-grpc';
+import { Status } from 'nice-grpc';
+import type { ClientError } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, NotFoundError } from '../errors/errors.js';
 import { createLogger } from '../logging/logger.js';

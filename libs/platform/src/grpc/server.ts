@@ -19,7 +19,10 @@ export function errorMappingMiddleware(logger: Logger) {
     } catch (err) {
       if (err instanceof ServerError || isAbortError(err)) throw err;
       if (isPandaError(err)) throw new ServerError(err.grpcStatus, err.message);
-      if (err instanceof ClientError && (err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED)) {
+      if (
+        err instanceof ClientError &&
+        (err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED)
+      ) {
         logger.warn({ err, method: call.method.path }, 'dependency unavailable');
         throw new ServerError(Status.UNAVAILABLE, 'a dependency is unavailable, retry later');
       }
@@ -44,7 +47,8 @@ export function requestLoggingMiddleware(logger: Logger) {
       throw err;
     } finally {
       const ms = Math.round((performance.now() - started) * 10) / 10;
-      const level = status === 'OK' ? 'debug' : status === 'INTERNAL' || status === 'UNKNOWN' ? 'error' : 'info';
+      const level =
+        status === 'OK' ? 'debug' : status === 'INTERNAL' || status === 'UNKNOWN' ? 'error' : 'info';
       logger[level]({ method: call.method.path, status, ms }, 'grpc call');
     }
   };

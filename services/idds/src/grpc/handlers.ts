@@ -2,7 +2,10 @@ import type { WorkflowServiceImplementation } from '@panda/proto';
 import type { WorkflowQueries } from '../workflows/queries.js';
 import type { WorkflowSubmitter } from '../workflows/submit.js';
 
-export function workflowService(submitter: WorkflowSubmitter, queries: WorkflowQueries): WorkflowServiceImplementation {
+export function workflowService(
+  submitter: WorkflowSubmitter,
+  queries: WorkflowQueries,
+): WorkflowServiceImplementation {
   return {
     async submitWorkflow(req, ctx) {
       return { workflowId: await submitter.submit(req.workflow, ctx.signal) };

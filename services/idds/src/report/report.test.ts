@@ -33,9 +33,11 @@ describe('buildReport', () => {
     expect(total).toMatchObject({ label: 'TOTAL', succeeded: 1, expected: 12, ready: 2 });
   });
   it('never shows negative READY when job counts run ahead of node counts', () => {
-    const { rows } = buildReport(['a'], [{ label: 'a', state: 'released', count: 1 }], [
-      { label: 'a', state: 'running', count: 2 },
-    ]);
+    const { rows } = buildReport(
+      ['a'],
+      [{ label: 'a', state: 'released', count: 1 }],
+      [{ label: 'a', state: 'running', count: 2 }],
+    );
     expect(rows[0]!.ready).toBe(0);
   });
 });

@@ -57,7 +57,8 @@ export function buildReport(
     const row = rows.get(j.label);
     if (!row) continue;
     if (j.state === 'sent' || j.state === 'starting') row.pending += j.count;
-    else if (j.state === 'running' || j.state === 'holding' || j.state === 'transferring') row.running += j.count;
+    else if (j.state === 'running' || j.state === 'holding' || j.state === 'transferring')
+      row.running += j.count;
     else if (j.state === 'throttled') row.held += j.count;
   }
   for (const row of rows.values()) {

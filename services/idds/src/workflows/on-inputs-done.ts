@@ -14,9 +14,10 @@ import { workflowStateOf, workflowStates } from './workflow-state.js';
  */
 export function onInputsDone(outbox: Outbox) {
   return async (sql: Sql, event: InputsDone): Promise<void> => {
-    const [wf] = await sql.query<WorkflowRow>(`SELECT * FROM idds.workflows WHERE workflow_id = $1 FOR UPDATE`, [
-      event.workflowId,
-    ]);
+    const [wf] = await sql.query<WorkflowRow>(
+      `SELECT * FROM idds.workflows WHERE workflow_id = $1 FOR UPDATE`,
+      [event.workflowId],
+    );
     if (!wf || wf.state !== 'Transforming') return;
     const ids = (status: string) => event.results.filter((r) => r.status === status).map((r) => r.nodeId);
 
@@ -67,7 +68,12 @@ export function onInputsDone(outbox: Outbox) {
   };
 }
 
-async function markDone(sql: Sql, wf: WorkflowRow, nodeIds: number[], state: 'finished' | 'failed'): Promise<number[]> {
+async function markDone(
+  sql: Sql,
+  wf: WorkflowRow,
+  nodeIds: number[],
+  state: 'finished' | 'failed',
+): Promise<number[]> {
   if (nodeIds.length === 0) return [];
   const rows = await sql.query<{ node_id: string }>(
     `UPDATE idds.nodes SET state = $3 WHERE workflow_id = $1 AND node_id = ANY($2::bigint[]) AND state = 'released'
@@ -77,7 +83,10 @@ async function markDone(sql: Sql, wf: WorkflowRow, nodeIds: number[], state: 'fi
   return rows.map((r) => Number(r.node_id));
 }
 
-function prunedEvents(workflowId: number, rows: { node_id: string; jedi_task_id: string }[]): OutgoingEvent[] {
+function prunedEvents(
+  workflowId: number,
+  rows: { node_id: string; jedi_task_id: string }[],
+): OutgoingEvent[] {
   const byTask = new Map<number, number[]>();
   for (const r of rows) {
     const t = Number(r.jedi_task_id);

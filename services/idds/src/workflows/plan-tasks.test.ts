@@ -2,7 +2,14 @@ import type { JobSpec } from '@panda/proto';
 import { describe, expect, it } from 'vitest';
 import { planTasks } from './plan-tasks.js';
 
-const job = (name: string, label: string): JobSpec => ({ name, label, command: 'true', parents: [], memoryMb: 0, cores: 0 });
+const job = (name: string, label: string): JobSpec => ({
+  name,
+  label,
+  command: 'true',
+  parents: [],
+  memoryMb: 0,
+  cores: 0,
+});
 
 describe('planTasks', () => {
   it('makes one task per label in order of appearance', () => {

@@ -14,7 +14,9 @@ export class WorkflowQueries {
   ) {}
 
   private async row(workflowId: number): Promise<WorkflowRow> {
-    const [row] = await this.sql.query<WorkflowRow>(`SELECT * FROM idds.workflows WHERE workflow_id = $1`, [workflowId]);
+    const [row] = await this.sql.query<WorkflowRow>(`SELECT * FROM idds.workflows WHERE workflow_id = $1`, [
+      workflowId,
+    ]);
     if (!row) throw new NotFoundError('workflow', workflowId);
     return row;
   }
@@ -46,7 +48,9 @@ export class WorkflowQueries {
       `SELECT label, state, count(*)::int AS count FROM idds.nodes WHERE workflow_id = $1 GROUP BY label, state`,
       [workflowId],
     );
-    const labelOf = new Map(tasks.filter((t) => t.jedi_task_id).map((t) => [Number(t.jedi_task_id), t.label]));
+    const labelOf = new Map(
+      tasks.filter((t) => t.jedi_task_id).map((t) => [Number(t.jedi_task_id), t.label]),
+    );
     const counts = labelOf.size
       ? (await this.jobs.countJobs({ taskIds: [...labelOf.keys()] }, { signal })).counts
       : [];

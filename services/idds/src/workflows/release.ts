@@ -40,10 +40,10 @@ export async function releaseReadyNodes(
   });
   await outbox.write(sql, events);
   if (rows.length) {
-    await sql.query(`UPDATE idds.workflows SET released = released + $2, updated_at = now() WHERE workflow_id = $1`, [
-      workflowId,
-      rows.length,
-    ]);
+    await sql.query(
+      `UPDATE idds.workflows SET released = released + $2, updated_at = now() WHERE workflow_id = $1`,
+      [workflowId, rows.length],
+    );
   }
   return rows.length;
 }

@@ -36,7 +36,14 @@ export class WorkflowSubmitter {
       const [row] = await sql.query<{ workflow_id: string }>(
         `INSERT INTO idds.workflows (name, user_name, campaign, queue, max_attempts, state, total)
          VALUES ($1, $2, $3, $4, $5, 'New', $6) RETURNING workflow_id`,
-        [wf.name, wf.user, wf.campaign, wf.queue, wf.maxAttempts || this.options.defaultMaxAttempts, ordered.length],
+        [
+          wf.name,
+          wf.user,
+          wf.campaign,
+          wf.queue,
+          wf.maxAttempts || this.options.defaultMaxAttempts,
+          ordered.length,
+        ],
       );
       const id = row!.workflow_id;
       const refs = await sql.query<{ task_ref: string; name: string }>(
@@ -85,7 +92,9 @@ export class WorkflowSubmitter {
 
   /** Steps 2 and 3 for a workflow in New. */
   async activate(workflowId: number, signal?: AbortSignal): Promise<void> {
-    const [wf] = await this.db.query<WorkflowRow>(`SELECT * FROM idds.workflows WHERE workflow_id = $1`, [workflowId]);
+    const [wf] = await this.db.query<WorkflowRow>(`SELECT * FROM idds.workflows WHERE workflow_id = $1`, [
+      workflowId,
+    ]);
     if (!wf || wf.state !== 'New') return;
     const tasks = await this.db.query<{ task_ref: string; name: string; label: string; chunk: number }>(
       `SELECT task_ref, name, label, chunk FROM idds.tasks WHERE workflow_id = $1 ORDER BY task_ref`,
@@ -98,12 +107,19 @@ export class WorkflowSubmitter {
       command: string;
       memory_mb: number;
       cores: number;
-    }>(`SELECT node_id, task_ref, name, command, memory_mb, cores FROM idds.nodes WHERE workflow_id = $1 ORDER BY node_id`, [
-      workflowId,
-    ]);
+    }>(
+      `SELECT node_id, task_ref, name, command, memory_mb, cores FROM idds.nodes WHERE workflow_id = $1 ORDER BY node_id`,
+      [workflowId],
+    );
     const inputsOf = new Map<string, TaskInputSpec[]>();
     for (const n of nodes) {
-      const input = { nodeId: Number(n.node_id), name: n.name, command: n.command, memoryMb: n.memory_mb, cores: n.cores };
+      const input = {
+        nodeId: Number(n.node_id),
+        name: n.name,
+        command: n.command,
+        memoryMb: n.memory_mb,
+        cores: n.cores,
+      };
       const list = inputsOf.get(n.task_ref);
       if (list) list.push(input);
       else inputsOf.set(n.task_ref, [input]);

@@ -11,7 +11,14 @@ const job = (name: string, parents: string[] = [], extra: Partial<JobSpec> = {})
   cores: 0,
   ...extra,
 });
-const wf = (jobs: JobSpec[]): WorkflowSpec => ({ name: 'w', campaign: '', user: 'u', queue: 'Q', maxAttempts: 0, jobs });
+const wf = (jobs: JobSpec[]): WorkflowSpec => ({
+  name: 'w',
+  campaign: '',
+  user: 'u',
+  queue: 'Q',
+  maxAttempts: 0,
+  jobs,
+});
 
 describe('validateWorkflow', () => {
   it('returns parents before children', () => {
@@ -19,15 +26,19 @@ describe('validateWorkflow', () => {
     expect(order.map((j) => j.name)).toEqual(['a_1', 'b_1', 'c_1']);
   });
   it('names the job in a cycle', () => {
-    expect(() => validateWorkflow(wf([job('a_1', ['c_1']), job('b_1', ['a_1']), job('c_1', ['b_1'])]))).toThrow(
-      /dependency cycle: .*a_1.*/,
-    );
+    expect(() =>
+      validateWorkflow(wf([job('a_1', ['c_1']), job('b_1', ['a_1']), job('c_1', ['b_1'])])),
+    ).toThrow(/dependency cycle: .*a_1.*/);
   });
   it('names an unknown parent', () => {
-    expect(() => validateWorkflow(wf([job('a_1', ['ghost'])]))).toThrow(/jobs\[0\] \(a_1\): parent 'ghost' does not exist/);
+    expect(() => validateWorkflow(wf([job('a_1', ['ghost'])]))).toThrow(
+      /jobs\[0\] \(a_1\): parent 'ghost' does not exist/,
+    );
   });
   it('names a duplicate', () => {
-    expect(() => validateWorkflow(wf([job('a_1'), job('a_1')]))).toThrow(/jobs\[1\] \(a_1\): duplicate job name/);
+    expect(() => validateWorkflow(wf([job('a_1'), job('a_1')]))).toThrow(
+      /jobs\[1\] \(a_1\): duplicate job name/,
+    );
   });
   it('refuses empty commands, negative memory and too many cores', () => {
     expect(() => validateWorkflow(wf([job('a_1', [], { command: ' ' })]))).toThrow(/a_1.*command is empty/);

@@ -38,7 +38,11 @@ export function validateWorkflow(wf: WorkflowSpec | undefined): JobSpec[] {
     }
     index.set(j.name, i);
     if (!j.label.trim()) throw new InvalidArgumentError(f, 'label is empty');
-    if (!/^[A-Za-z0-9_.-]+$/.test(j.label)) throw new InvalidArgumentError(f, `label '${j.label}' has characters other than letters, digits, _ . -`);
+    if (!/^[A-Za-z0-9_.-]+$/.test(j.label))
+      throw new InvalidArgumentError(
+        f,
+        `label '${j.label}' has characters other than letters, digits, _ . -`,
+      );
     if (!j.command.trim()) throw new InvalidArgumentError(f, 'command is empty');
     if (j.memoryMb < 0 || j.memoryMb > LIMITS.maxMemoryMb) {
       throw new InvalidArgumentError(f, `memoryMb ${j.memoryMb} is out of range 0..${LIMITS.maxMemoryMb}`);
@@ -73,7 +77,10 @@ function topologicalOrder(jobs: JobSpec[], index: Map<string, number>): JobSpec[
   if (order.length < jobs.length) {
     const cycle = findCycle(jobs, index, missing);
     const first = index.get(cycle[0]!)!;
-    throw new InvalidArgumentError(jobField(first, jobs[first]!), `is in a dependency cycle: ${cycle.join(' -> ')}`);
+    throw new InvalidArgumentError(
+      jobField(first, jobs[first]!),
+      `is in a dependency cycle: ${cycle.join(' -> ')}`,
+    );
   }
   return order.map((i) => jobs[i]!);
 }

@@ -16,7 +16,12 @@ export const workflowStates = new TransitionTable<WorkflowState>('workflow', {
   Cancelled: [],
 });
 
-export const TERMINAL_WORKFLOW_STATES: readonly WorkflowState[] = ['Finished', 'SubFinished', 'Failed', 'Cancelled'];
+export const TERMINAL_WORKFLOW_STATES: readonly WorkflowState[] = [
+  'Finished',
+  'SubFinished',
+  'Failed',
+  'Cancelled',
+];
 
 export interface NodeTally {
   total: number;

@@ -9,7 +9,9 @@ import { closeTaskIfDone } from '../tasks/task-store.js';
  */
 export function onInputsPruned(outbox: Outbox) {
   return async (sql: Sql, event: InputsPruned): Promise<void> => {
-    const [task] = await sql.query<TaskRow>(`SELECT * FROM jedi.tasks WHERE task_id = $1 FOR UPDATE`, [event.taskId]);
+    const [task] = await sql.query<TaskRow>(`SELECT * FROM jedi.tasks WHERE task_id = $1 FOR UPDATE`, [
+      event.taskId,
+    ]);
     if (!task) throw new Error(`task ${event.taskId} of pruned inputs is unknown`);
     const rows = await sql.query(
       `UPDATE jedi.task_inputs SET state = 'missing', modified_at = now()

@@ -12,7 +12,9 @@ import { submitJobs } from './job-submitter.js';
  */
 export function onInputsReleased(outbox: Outbox, server: JobServiceClient) {
   return async (sql: Sql, event: InputsReleased): Promise<void> => {
-    const [task] = await sql.query<TaskRow>(`SELECT * FROM jedi.tasks WHERE task_id = $1 FOR UPDATE`, [event.taskId]);
+    const [task] = await sql.query<TaskRow>(`SELECT * FROM jedi.tasks WHERE task_id = $1 FOR UPDATE`, [
+      event.taskId,
+    ]);
     if (!task) throw new Error(`task ${event.taskId} of released inputs is unknown`);
     const inputs = await sql.query<InputRow>(
       `SELECT * FROM jedi.task_inputs WHERE task_id = $1 AND node_id = ANY($2::bigint[]) AND state = 'defined'

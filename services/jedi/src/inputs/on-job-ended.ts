@@ -33,7 +33,13 @@ export function onJobsEnded(outbox: Outbox, server: JobServiceClient) {
   };
 }
 
-async function handleTask(sql: Sql, outbox: Outbox, server: JobServiceClient, taskId: number, changes: JobChange[]) {
+async function handleTask(
+  sql: Sql,
+  outbox: Outbox,
+  server: JobServiceClient,
+  taskId: number,
+  changes: JobChange[],
+) {
   const [task] = await sql.query<TaskRow>(`SELECT * FROM jedi.tasks WHERE task_id = $1 FOR UPDATE`, [taskId]);
   if (!task) return;
   const inputs = await sql.query<InputRow>(

@@ -23,5 +23,6 @@ describe('input verdict when its job ends', () => {
     expect(verdict(change('failed', 2), 3)).toBe('retry');
     expect(verdict(change('failed', 3), 3)).toBe('failed');
   });
-  it('does not retry a job cancelled by hand', () => expect(verdict(change('cancelled', 1), 3)).toBe('failed'));
+  it('does not retry a job cancelled by hand', () =>
+    expect(verdict(change('cancelled', 1), 3)).toBe('failed'));
 });

@@ -87,7 +87,8 @@ export class TaskStore {
     req.tasks.forEach((t, i) => {
       if (!t.name) throw new InvalidArgumentError(`tasks[${i}].name`, 'is empty');
       if (!t.queue) throw new InvalidArgumentError(`tasks[${i}].queue`, `task ${t.name}: no queue`);
-      if (t.inputs.length === 0) throw new InvalidArgumentError(`tasks[${i}].inputs`, `task ${t.name}: no inputs`);
+      if (t.inputs.length === 0)
+        throw new InvalidArgumentError(`tasks[${i}].inputs`, `task ${t.name}: no inputs`);
     });
     return this.outbox.tx(async (sql) => {
       const created: CreatedTask[] = [];

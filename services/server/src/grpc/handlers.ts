@@ -23,10 +23,15 @@ function checkNewJob(j: NewJob, i: number, catalogue: QueueCatalogue): void {
   }
 }
 
-export function jobService(store: JobStore, queries: JobQueries, catalogue: QueueCatalogue): JobServiceImplementation {
+export function jobService(
+  store: JobStore,
+  queries: JobQueries,
+  catalogue: QueueCatalogue,
+): JobServiceImplementation {
   return {
     async insertJobs(req) {
-      if (req.jobs.length > MAX_BATCH) throw new InvalidArgumentError('jobs', `at most ${MAX_BATCH} per call`);
+      if (req.jobs.length > MAX_BATCH)
+        throw new InvalidArgumentError('jobs', `at most ${MAX_BATCH} per call`);
       req.jobs.forEach((j, i) => checkNewJob(j, i, catalogue));
       return { jobs: await store.insertJobs(req.jobs) };
     },
@@ -51,7 +56,8 @@ export function dispatchService(store: JobStore, catalogue: QueueCatalogue): Dis
       return { jobs: await store.acquire(req) };
     },
     async updateJobs(req) {
-      if (req.updates.length > MAX_BATCH) throw new InvalidArgumentError('updates', `at most ${MAX_BATCH} per call`);
+      if (req.updates.length > MAX_BATCH)
+        throw new InvalidArgumentError('updates', `at most ${MAX_BATCH} per call`);
       return { results: await store.update(req.updates) };
     },
   };

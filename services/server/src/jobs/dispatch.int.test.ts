@@ -25,7 +25,16 @@ const newJob = (inputId: number, extra: Partial<NewJob> = {}): NewJob => ({
   ...extra,
 });
 const acquire = (store: JobStore, n: number, extra = {}) =>
-  store.acquire({ queue: 'Q', nJobs: n, node: 'node', memoryMb: 4000, cores: 1, remainingWalltimeS: 0, workerId: 'w', ...extra });
+  store.acquire({
+    queue: 'Q',
+    nJobs: n,
+    node: 'node',
+    memoryMb: 4000,
+    cores: 1,
+    remainingWalltimeS: 0,
+    workerId: 'w',
+    ...extra,
+  });
 
 describe('server job store against PostgreSQL', () => {
   let db: Database;
@@ -73,7 +82,9 @@ describe('server job store against PostgreSQL', () => {
     );
     expect(got).toHaveLength(N);
     expect(new Set(got).size).toBe(N);
-    const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM server.jobs WHERE state = 'sent'`);
+    const [row] = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM server.jobs WHERE state = 'sent'`,
+    );
     expect(row!.n).toBe(N);
   });
 
@@ -91,7 +102,10 @@ describe('server job store against PostgreSQL', () => {
   it('refuses illegal pilot updates and leaves the job as it was', async () => {
     const [{ pandaId }] = (await store.insertJobs([newJob(20_001)])) as [{ pandaId: number }];
     const u = { pandaId, attemptNr: 1, exitCode: 0, errorCode: 0, errorDiag: '', node: 'n', workerId: 'w' };
-    expect((await store.update([{ ...u, state: 'finished' }]))[0]).toMatchObject({ result: 'illegal', state: 'activated' });
+    expect((await store.update([{ ...u, state: 'finished' }]))[0]).toMatchObject({
+      result: 'illegal',
+      state: 'activated',
+    });
     await acquire(store, 1);
     expect((await store.update([{ ...u, state: 'running', attemptNr: 2 }]))[0]!.result).toBe('badattemptnr');
     const [running, done] = await store.update([

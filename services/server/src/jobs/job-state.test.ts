@@ -19,7 +19,9 @@ describe('job transition table', () => {
     }
   });
   it('assertMove throws a named error', () => {
-    expect(() => jobStates.assertMove('finished', 'running')).toThrow('job: illegal transition finished -> running');
+    expect(() => jobStates.assertMove('finished', 'running')).toThrow(
+      'job: illegal transition finished -> running',
+    );
   });
 });
 
@@ -29,14 +31,18 @@ describe('decideUpdate', () => {
     expect(decideUpdate({ state: 'sent', attemptNr: 2 }, { state: 'running', attemptNr: 1 })).toMatchObject({
       result: 'badattemptnr',
     });
-    expect(decideUpdate({ state: 'failed', attemptNr: 1 }, { state: 'running', attemptNr: 1 })).toMatchObject({
-      result: 'alreadydone',
-    });
+    expect(decideUpdate({ state: 'failed', attemptNr: 1 }, { state: 'running', attemptNr: 1 })).toMatchObject(
+      {
+        result: 'alreadydone',
+      },
+    );
   });
   it('refuses states a pilot cannot set', () => {
-    expect(decideUpdate({ state: 'sent', attemptNr: 1 }, { state: 'activated', attemptNr: 1 })).toMatchObject({
-      result: 'illegal',
-    });
+    expect(decideUpdate({ state: 'sent', attemptNr: 1 }, { state: 'activated', attemptNr: 1 })).toMatchObject(
+      {
+        result: 'illegal',
+      },
+    );
     expect(decideUpdate({ state: 'sent', attemptNr: 1 }, { state: 'bogus', attemptNr: 1 })).toMatchObject({
       result: 'illegal',
     });
@@ -45,7 +51,9 @@ describe('decideUpdate', () => {
     expect(decideUpdate({ state: 'running', attemptNr: 1 }, { state: 'running', attemptNr: 1 })).toEqual({
       kind: 'heartbeat',
     });
-    expect(decideUpdate({ state: 'running', attemptNr: 1 }, { state: 'starting', attemptNr: 1 }).kind).toBe('ignore');
+    expect(decideUpdate({ state: 'running', attemptNr: 1 }, { state: 'starting', attemptNr: 1 }).kind).toBe(
+      'ignore',
+    );
   });
   it('moves along legal edges', () => {
     expect(decideUpdate({ state: 'sent', attemptNr: 1 }, { state: 'running', attemptNr: 0 })).toEqual({

@@ -51,7 +51,15 @@ export const PILOT_REPORTABLE: ReadonlySet<JobState> = new Set<JobState>([
   'failed',
 ]);
 
-export const ACTIVE_STATES: readonly JobState[] = ['activated', 'throttled', 'sent', 'starting', 'running', 'holding', 'transferring'];
+export const ACTIVE_STATES: readonly JobState[] = [
+  'activated',
+  'throttled',
+  'sent',
+  'starting',
+  'running',
+  'holding',
+  'transferring',
+];
 
 /** Outcome of one pilot update, as the original dispatcher names them. */
 export type UpdateResult = 'ok' | 'alreadydone' | 'badattemptnr' | 'notfound' | 'illegal';
@@ -76,7 +84,11 @@ export type UpdateDecision =
 export function decideUpdate(current: CurrentJob | undefined, update: RequestedUpdate): UpdateDecision {
   if (!current) return { kind: 'refuse', result: 'notfound', message: 'no such job' };
   if (!jobStates.isState(update.state) || !PILOT_REPORTABLE.has(update.state)) {
-    return { kind: 'refuse', result: 'illegal', message: `state '${update.state}' cannot be reported by a pilot` };
+    return {
+      kind: 'refuse',
+      result: 'illegal',
+      message: `state '${update.state}' cannot be reported by a pilot`,
+    };
   }
   if (update.attemptNr !== 0 && update.attemptNr !== current.attemptNr) {
     return {
@@ -94,7 +106,10 @@ export function decideUpdate(current: CurrentJob | undefined, update: RequestedU
   if (to === 'starting' && ['running', 'holding', 'transferring'].includes(current.state)) {
     return { kind: 'ignore', message: `late 'starting' ignored in ${current.state}` };
   }
-  if ((to === 'running' || to === 'starting') && (current.state === 'holding' || current.state === 'transferring')) {
+  if (
+    (to === 'running' || to === 'starting') &&
+    (current.state === 'holding' || current.state === 'transferring')
+  ) {
     return { kind: 'ignore', message: `'${to}' ignored in ${current.state}` };
   }
   if (!jobStates.canMove(current.state, to)) {

@@ -62,7 +62,11 @@ export class JobStore {
          WHERE (input_id, attempt_nr) IN (SELECT * FROM unnest($1::bigint[], $2::int[]))`,
         [col('inputId'), col('attemptNr')],
       );
-      return all.map((r) => ({ inputId: Number(r.input_id), attemptNr: r.attempt_nr, pandaId: Number(r.panda_id) }));
+      return all.map((r) => ({
+        inputId: Number(r.input_id),
+        attemptNr: r.attempt_nr,
+        pandaId: Number(r.panda_id),
+      }));
     });
   }
 
@@ -110,16 +114,24 @@ export class JobStore {
       const heartbeats: number[] = [];
       for (const u of updates) {
         const row = byId.get(u.pandaId);
-        const decision = decideUpdate(
-          row && { state: row.state as JobState, attemptNr: row.attempt_nr },
-          { state: u.state, attemptNr: u.attemptNr },
-        );
-        const base = { pandaId: u.pandaId, state: row?.state ?? '', commandToPilot: row?.command_to_pilot ?? '' };
+        const decision = decideUpdate(row && { state: row.state as JobState, attemptNr: row.attempt_nr }, {
+          state: u.state,
+          attemptNr: u.attemptNr,
+        });
+        const base = {
+          pandaId: u.pandaId,
+          state: row?.state ?? '',
+          commandToPilot: row?.command_to_pilot ?? '',
+        };
         if (decision.kind === 'refuse') {
           results.push({ ...base, result: decision.result, message: decision.message });
         } else if (decision.kind === 'heartbeat' || decision.kind === 'ignore') {
           heartbeats.push(u.pandaId);
-          results.push({ ...base, result: 'ok', message: decision.kind === 'ignore' ? decision.message : '' });
+          results.push({
+            ...base,
+            result: 'ok',
+            message: decision.kind === 'ignore' ? decision.message : '',
+          });
         } else {
           const [moved] = await this.move(sql, u, decision.to);
           if (!moved) throw new Error(`job ${u.pandaId} vanished during update`);
@@ -129,7 +141,9 @@ export class JobStore {
         }
       }
       if (heartbeats.length) {
-        await sql.query(`UPDATE server.jobs SET modified_at = now() WHERE panda_id = ANY($1::bigint[])`, [heartbeats]);
+        await sql.query(`UPDATE server.jobs SET modified_at = now() WHERE panda_id = ANY($1::bigint[])`, [
+          heartbeats,
+        ]);
       }
       await this.outbox.write(sql, jobEvents(changes));
       return results;

@@ -1,0 +1,51 @@
+export {
+  freePort,
+  freePorts,
+  isHttpOk,
+  isPortOpen,
+  sleep,
+  waitFor,
+  waitForHttp,
+  waitForPort,
+} from './ports.js';
+export type { WaitOptions } from './ports.js';
+export {
+  commandLine,
+  describeLog,
+  findProcessesWithEnv,
+  isAlive,
+  spawnLogged,
+  stopProcessGroup,
+  tailFile,
+  waitForExit,
+} from './proc.js';
+export type { SpawnLoggedOptions } from './proc.js';
+export { createDatabase, postgresBinDir, startPostgres } from './postgres.js';
+export type { PostgresHandle, StartPostgresOptions } from './postgres.js';
+export { startNats } from './nats.js';
+export type { NatsHandle, StartNatsOptions } from './nats.js';
+export { startStack } from './stack.js';
+export type { Stack, StartStackOptions } from './stack.js';
+export { stopStackFromFile } from './stack-down.js';
+export type { StopStackOptions } from './stack-down.js';
+export {
+  isStackRunning,
+  readStackInfo,
+  repoRootDir,
+  serviceMain,
+  SERVICES,
+  STACK_FILE,
+  STACK_MARKER_ENV,
+} from './stack-file.js';
+export type { ServiceName, ServiceRecord, StackAddresses, StackInfo } from './stack-file.js';
+export {
+  formatProgress,
+  isTerminalState,
+  normalizeState,
+  runPanda,
+  submitWorkflow,
+  TERMINAL_STATES,
+  waitForWorkflow,
+  workflowStatus,
+} from './workflow.js';
+export type { CliResult, PandaCli, WaitForWorkflowOptions, WorkflowStatus } from './workflow.js';
