@@ -50,4 +50,20 @@ class Jobs1700000000100 implements MigrationInterface {
   }
 }
 
-export const migrations: MigrationClass[] = [messagingMigration(SCHEMA), Jobs1700000000100];
+/** Every error pair of a job, and the pilot's measurements. */
+class JobErrorsMetrics1700000000200 implements MigrationInterface {
+  name = 'JobErrorsMetrics1700000000200';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE server.jobs ADD COLUMN errors jsonb NOT NULL DEFAULT '[]',
+      ADD COLUMN metrics jsonb`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE server.jobs DROP COLUMN errors, DROP COLUMN metrics`);
+  }
+}
+
+export const migrations: MigrationClass[] = [
+  messagingMigration(SCHEMA),
+  Jobs1700000000100,
+  JobErrorsMetrics1700000000200,
+];

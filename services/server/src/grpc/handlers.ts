@@ -5,6 +5,7 @@ import type {
   NewJob,
   QueueServiceImplementation,
 } from '@panda/proto';
+import { ERROR_CATALOGUE } from '../errors/catalogue.js';
 import type { JobQueries } from '../jobs/job-queries.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { QueueCatalogue } from '../queues/catalogue.js';
@@ -43,6 +44,9 @@ export function jobService(
     },
     async countJobs(req) {
       return { counts: await queries.countByTaskAndState(req.taskIds) };
+    },
+    async errorCatalogue(req) {
+      return { codes: ERROR_CATALOGUE.filter((e) => !req.source || e.source === req.source) };
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Job } from '@panda/proto';
+import type { Job, JobError, JobMetrics } from '@panda/proto';
 
 /** A row of server.jobs as the pg driver returns it (bigint as string). */
 export interface JobRow {
@@ -27,6 +27,8 @@ export interface JobRow {
   state_changed_at: Date;
   start_time: Date | null;
   end_time: Date | null;
+  errors: JobError[];
+  metrics: JobMetrics | null;
 }
 
 export function toJob(r: JobRow): Job {
@@ -56,5 +58,7 @@ export function toJob(r: JobRow): Job {
     stateChangedAt: r.state_changed_at,
     startTime: r.start_time ?? undefined,
     endTime: r.end_time ?? undefined,
+    errors: r.errors,
+    metrics: r.metrics ?? undefined,
   };
 }

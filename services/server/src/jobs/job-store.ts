@@ -1,5 +1,13 @@
 import type { Outbox, Sql } from '@panda/platform';
-import type { AcquireJobsRequest, Job, JobChange, JobUpdate, JobUpdateResult, NewJob } from '@panda/proto';
+import type {
+  AcquireJobsRequest,
+  Job,
+  JobChange,
+  JobError,
+  JobUpdate,
+  JobUpdateResult,
+  NewJob,
+} from '@panda/proto';
 import { jobEvents } from './job-events.js';
 import type { JobRow } from './job-row.js';
 import { toJob } from './job-row.js';
@@ -152,6 +160,7 @@ export class JobStore {
 
   private move(sql: Sql, u: JobUpdate, to: JobState): Promise<JobRow[]> {
     const final = to === 'finished' || to === 'failed';
+    const errors = final ? errorPairs(u) : [];
     return sql.query<JobRow>(
       `UPDATE server.jobs SET state = $2, state_changed_at = now(), modified_at = now(),
          start_time = CASE WHEN $2 = 'running' AND start_time IS NULL THEN now() ELSE start_time END,
@@ -159,9 +168,35 @@ export class JobStore {
          exit_code = CASE WHEN $3 THEN $4 ELSE exit_code END,
          error_code = CASE WHEN $3 THEN $5 ELSE error_code END,
          error_diag = CASE WHEN $3 THEN $6 ELSE error_diag END,
-         node = CASE WHEN $7 <> '' THEN $7 ELSE node END
+         node = CASE WHEN $7 <> '' THEN $7 ELSE node END,
+         errors = CASE WHEN $3 THEN errors || $8::jsonb ELSE errors END,
+         metrics = COALESCE($9::jsonb, metrics)
        WHERE panda_id = $1 RETURNING *`,
-      [u.pandaId, to, final, u.exitCode, u.errorCode, u.errorDiag.slice(0, 4000), u.node],
+      [
+        u.pandaId,
+        to,
+        final,
+        u.exitCode,
+        u.errorCode,
+        u.errorDiag.slice(0, MAX_DIAG),
+        u.node,
+        JSON.stringify(errors),
+        u.metrics ? JSON.stringify(u.metrics) : null,
+      ],
     );
   }
+}
+
+const MAX_DIAG = 4000;
+
+/** The error pairs a final pilot report carries: payload exit code, pilot error, and any others. */
+export function errorPairs(u: JobUpdate): JobError[] {
+  const pairs: JobError[] = [];
+  if (u.exitCode !== 0) pairs.push({ source: 'payload', code: u.exitCode, diag: '' });
+  if (u.errorCode !== 0)
+    pairs.push({ source: 'pilot', code: u.errorCode, diag: u.errorDiag.slice(0, MAX_DIAG) });
+  for (const e of u.errors) {
+    if (e.code !== 0) pairs.push({ source: e.source, code: e.code, diag: e.diag.slice(0, MAX_DIAG) });
+  }
+  return pairs;
 }
