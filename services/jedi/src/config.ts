@@ -9,6 +9,10 @@ const schema = baseConfigSchema.extend({
   grpcPort: port().default(0),
   /** host:port of the server's gRPC endpoint. */
   serverAddr: z.string().min(1),
+  /** Extra retry rules (JSON list), tried before the defaults. */
+  retryRulesFile: z.string().optional(),
+  /** How often pending tasks are brokered again. */
+  pendingEveryMs: z.coerce.number().int().positive().default(10_000),
 });
 
 export type JediConfig = z.infer<typeof schema>;

@@ -18,6 +18,7 @@ import {
   InputsReleased,
   JobsChanged,
   JobServiceDefinition,
+  QueueServiceDefinition,
   TaskServiceDefinition,
 } from '@panda/proto';
 import { loadJediConfig } from './config.js';
@@ -26,6 +27,11 @@ import { taskService } from './grpc/handlers.js';
 import { onInputsPruned } from './inputs/on-inputs-pruned.js';
 import { onInputsReleased } from './inputs/on-inputs-released.js';
 import { ENDED_JOB_STATES, onJobsEnded } from './inputs/on-job-ended.js';
+import { QueueCache } from './brokerage/queue-cache.js';
+import { JobGenerator } from './inputs/job-generator.js';
+import { loadRetryRules } from './retry/load-rules.js';
+import { PendingLoop } from './tasks/pending-loop.js';
+import { TaskCommands } from './tasks/task-commands.js';
 import { TaskStore } from './tasks/task-store.js';
 
 async function main(): Promise<void> {
@@ -41,6 +47,9 @@ async function main(): Promise<void> {
   const outbox = new Outbox(db, bus.js, logger);
   const serverChannel = openChannel(config.serverAddr);
   const jobs = createGrpcClient(JobServiceDefinition, serverChannel);
+  const queues = new QueueCache(createGrpcClient(QueueServiceDefinition, serverChannel));
+  const generator = new JobGenerator(jobs, queues, outbox, logger);
+  const rules = loadRetryRules(config.retryRulesFile);
 
   const common = { db, js: bus.js, jsm: bus.jsm, logger, afterCommit: () => outbox.kick() };
   const consumers = [
@@ -49,7 +58,7 @@ async function main(): Promise<void> {
       durable: 'jedi-inputs-released',
       filterSubject: 'panda.input.released',
       decoder: InputsReleased,
-      handle: onInputsReleased(outbox, jobs),
+      handle: onInputsReleased(outbox, generator),
     }),
     new EventConsumer({
       ...common,
@@ -65,16 +74,20 @@ async function main(): Promise<void> {
           durable: `jedi-job-${state}`,
           filterSubject: `panda.job.${state}`,
           decoder: JobsChanged,
-          handle: onJobsEnded(outbox, jobs),
+          handle: onJobsEnded(outbox, generator, rules),
         }),
     ),
   ];
 
   const server = createGrpcServer(logger);
-  server.add(TaskServiceDefinition, taskService(new TaskStore(outbox, db)));
+  server.add(
+    TaskServiceDefinition,
+    taskService(new TaskStore(outbox, db), new TaskCommands(outbox, jobs, generator)),
+  );
 
   outbox.start(shutdown.signal);
   for (const c of consumers) await c.start();
+  const pending = new PendingLoop(db, outbox, generator, logger).run(config.pendingEveryMs, shutdown.signal);
   const port = await listenGrpc(server, config.grpcHost, config.grpcPort);
   logger.info({ port }, 'jedi listening');
 
@@ -82,6 +95,7 @@ async function main(): Promise<void> {
   shutdown.add('consumers', async () => {
     await Promise.all(consumers.map((c) => c.stop()));
   });
+  shutdown.add('pending loop', () => pending);
   shutdown.add('outbox', () => outbox.stopped());
   shutdown.add('nats', () => closeBus(bus));
   shutdown.add('channels', () => serverChannel.close());

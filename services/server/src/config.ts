@@ -8,6 +8,8 @@ const schema = baseConfigSchema.extend({
   grpcHost: z.string().default('127.0.0.1'),
   grpcPort: port().default(0),
   queuesFile: z.string().min(1),
+  /** How often the heartbeat watchdog sweeps. */
+  watchdogEveryMs: z.coerce.number().int().positive().default(60_000),
 });
 
 export type ServerConfig = z.infer<typeof schema>;

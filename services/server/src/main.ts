@@ -14,8 +14,10 @@ import { DispatchServiceDefinition, JobServiceDefinition, QueueServiceDefinition
 import { loadServerConfig } from './config.js';
 import { migrations, SCHEMA } from './db/migrations.js';
 import { dispatchService, jobService, queueService } from './grpc/handlers.js';
+import { JobCommands } from './jobs/job-commands.js';
 import { JobQueries } from './jobs/job-queries.js';
 import { JobStore } from './jobs/job-store.js';
+import { Watchdog } from './jobs/watchdog.js';
 import { QueueCatalogue } from './queues/catalogue.js';
 
 async function main(): Promise<void> {
@@ -35,15 +37,17 @@ async function main(): Promise<void> {
   const store = new JobStore(outbox);
   const queries = new JobQueries(db);
   const server = createGrpcServer(logger);
-  server.add(JobServiceDefinition, jobService(store, queries, catalogue));
+  server.add(JobServiceDefinition, jobService(store, new JobCommands(outbox), queries, catalogue));
   server.add(DispatchServiceDefinition, dispatchService(store, catalogue));
   server.add(QueueServiceDefinition, queueService(queries, catalogue));
 
   outbox.start(shutdown.signal);
+  const watchdog = new Watchdog(outbox, catalogue, logger).run(config.watchdogEveryMs, shutdown.signal);
   const port = await listenGrpc(server, config.grpcHost, config.grpcPort);
   logger.info({ port, queues: catalogue.list().length }, 'server listening');
 
   shutdown.add('grpc', (signal) => stopGrpcServer(server, signal));
+  shutdown.add('watchdog', () => watchdog);
   shutdown.add('outbox', () => outbox.stopped());
   shutdown.add('catalogue', () => catalogue.close());
   shutdown.add('nats', () => closeBus(bus));

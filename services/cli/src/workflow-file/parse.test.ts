@@ -44,6 +44,9 @@ describe('parseWorkflowFile', () => {
       user: 'alice',
       queue: 'LOCAL',
       maxAttempts: 3,
+      site: '',
+      memoryMultiplier: 0,
+      memoryMaxMb: 0,
       jobs: [
         { name: 'init', label: 'pipetaskInit', command: 'echo init', parents: [], memoryMb: 0, cores: 0 },
         {
@@ -66,6 +69,9 @@ describe('parseWorkflowFile', () => {
       user: '',
       queue: '',
       maxAttempts: 0,
+      site: '',
+      memoryMultiplier: 0,
+      memoryMaxMb: 0,
       jobs: [{ name: 'a', label: '', command: 'true', parents: [], memoryMb: 0, cores: 0 }],
     });
   });

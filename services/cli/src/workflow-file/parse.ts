@@ -22,6 +22,9 @@ const workflowSchema = z.strictObject({
   user: text(),
   queue: text(),
   maxAttempts: count(),
+  site: text(),
+  memoryMultiplier: z.number().min(0).default(0),
+  memoryMaxMb: count(),
   jobs: z.array(jobSchema).min(1),
 });
 

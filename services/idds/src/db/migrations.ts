@@ -58,4 +58,24 @@ class Workflows1700000000100 implements MigrationInterface {
   }
 }
 
-export const migrations: MigrationClass[] = [messagingMigration(SCHEMA), Workflows1700000000100];
+/** Brokerage and memory-boost settings passed on to jedi's tasks. */
+class WorkflowRetry1700000000200 implements MigrationInterface {
+  name = 'WorkflowRetry1700000000200';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE idds.workflows
+      ADD COLUMN site text NOT NULL DEFAULT '',
+      ADD COLUMN memory_multiplier double precision NOT NULL DEFAULT 0,
+      ADD COLUMN memory_max_mb int NOT NULL DEFAULT 0`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(
+      `ALTER TABLE idds.workflows DROP COLUMN site, DROP COLUMN memory_multiplier, DROP COLUMN memory_max_mb`,
+    );
+  }
+}
+
+export const migrations: MigrationClass[] = [
+  messagingMigration(SCHEMA),
+  Workflows1700000000100,
+  WorkflowRetry1700000000200,
+];

@@ -21,8 +21,8 @@ export function onInputsDone(outbox: Outbox) {
     if (!wf || wf.state !== 'Transforming') return;
     const ids = (status: string) => event.results.filter((r) => r.status === status).map((r) => r.nodeId);
 
-    const finished = await markDone(sql, wf, ids('finished'), 'finished');
-    const failed = await markDone(sql, wf, ids('failed'), 'failed');
+    const { ids: finished } = await markDone(sql, wf, ids('finished'), 'finished');
+    const { ids: failed, wereUnreleased } = await markDone(sql, wf, ids('failed'), 'failed');
 
     let candidates: number[] = [];
     if (finished.length) {
@@ -53,8 +53,8 @@ export function onInputsDone(outbox: Outbox) {
 
     const [counted] = await sql.query<WorkflowRow>(
       `UPDATE idds.workflows SET finished = finished + $2, failed = failed + $3, pruned = pruned + $4,
-         updated_at = now() WHERE workflow_id = $1 RETURNING *`,
-      [wf.workflow_id, finished.length, failed.length, pruned],
+         released = released + $5, updated_at = now() WHERE workflow_id = $1 RETURNING *`,
+      [wf.workflow_id, finished.length, failed.length, pruned, wereUnreleased],
     );
     const next = workflowStateOf(counted!);
     if (next !== counted!.state) {
@@ -73,14 +73,20 @@ async function markDone(
   wf: WorkflowRow,
   nodeIds: number[],
   state: 'finished' | 'failed',
-): Promise<number[]> {
-  if (nodeIds.length === 0) return [];
-  const rows = await sql.query<{ node_id: string }>(
-    `UPDATE idds.nodes SET state = $3 WHERE workflow_id = $1 AND node_id = ANY($2::bigint[]) AND state = 'released'
-     RETURNING node_id`,
-    [wf.workflow_id, nodeIds, state],
+): Promise<{ ids: number[]; wereUnreleased: number }> {
+  if (nodeIds.length === 0) return { ids: [], wereUnreleased: 0 };
+  // A failure may come for a node never released: its task was killed or finished early.
+  const from = state === 'failed' ? ['released', 'unreleased'] : ['released'];
+  const rows = await sql.query<{ node_id: string; was: string }>(
+    `WITH t AS (SELECT node_id, state AS was FROM idds.nodes
+                WHERE workflow_id = $1 AND node_id = ANY($2::bigint[]) AND state = ANY($4::text[]) FOR UPDATE)
+     UPDATE idds.nodes n SET state = $3 FROM t WHERE n.node_id = t.node_id RETURNING n.node_id, t.was`,
+    [wf.workflow_id, nodeIds, state, from],
   );
-  return rows.map((r) => Number(r.node_id));
+  return {
+    ids: rows.map((r) => Number(r.node_id)),
+    wereUnreleased: rows.filter((r) => r.was === 'unreleased').length,
+  };
 }
 
 function prunedEvents(

@@ -20,7 +20,14 @@ export function validateWorkflow(wf: WorkflowSpec | undefined): JobSpec[] {
   if (!wf) throw new InvalidArgumentError('workflow', 'is missing');
   if (!wf.name.trim()) throw new InvalidArgumentError('workflow.name', 'is empty');
   if (wf.name.length > 255) throw new InvalidArgumentError('workflow.name', 'is longer than 255 characters');
-  if (!wf.queue.trim()) throw new InvalidArgumentError('workflow.queue', 'is empty');
+  if (!wf.queue.trim() && !wf.site.trim())
+    throw new InvalidArgumentError('workflow.queue', 'give a queue or a site');
+  if (wf.memoryMultiplier < 0 || wf.memoryMultiplier > 100) {
+    throw new InvalidArgumentError('workflow.memoryMultiplier', 'must be between 0 and 100');
+  }
+  if (wf.memoryMaxMb < 0 || wf.memoryMaxMb > LIMITS.maxMemoryMb) {
+    throw new InvalidArgumentError('workflow.memoryMaxMb', `must be between 0 and ${LIMITS.maxMemoryMb}`);
+  }
   if (wf.maxAttempts < 0 || wf.maxAttempts > LIMITS.maxAttempts) {
     throw new InvalidArgumentError('workflow.maxAttempts', `must be between 0 and ${LIMITS.maxAttempts}`);
   }

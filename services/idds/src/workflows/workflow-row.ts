@@ -18,6 +18,9 @@ export interface WorkflowRow {
   pruned: number;
   created_at: Date;
   updated_at: Date;
+  site: string;
+  memory_multiplier: number;
+  memory_max_mb: number;
 }
 
 export function toWorkflow(r: WorkflowRow): Workflow {

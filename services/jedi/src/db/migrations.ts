@@ -48,4 +48,42 @@ class Tasks1700000000100 implements MigrationInterface {
   }
 }
 
-export const migrations: MigrationClass[] = [messagingMigration(SCHEMA), Tasks1700000000100];
+/** Brokerage, retry module and task commands. */
+class TaskEngine1700000000200 implements MigrationInterface {
+  name = 'TaskEngine1700000000200';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE jedi.tasks
+      ADD COLUMN site text NOT NULL DEFAULT '',
+      ADD COLUMN memory_multiplier double precision NOT NULL DEFAULT 0,
+      ADD COLUMN memory_max_mb int NOT NULL DEFAULT 512000,
+      ADD COLUMN pending_reason text NOT NULL DEFAULT '',
+      ADD COLUMN old_state text,
+      ADD COLUMN finish_hard boolean NOT NULL DEFAULT false`);
+    await q.query(`ALTER TABLE jedi.task_inputs DROP CONSTRAINT task_inputs_state_check`);
+    await q.query(`ALTER TABLE jedi.task_inputs ADD CONSTRAINT task_inputs_state_check
+      CHECK (state IN ('defined','ready','picked','finished','failed','missing'))`);
+    await q.query(`ALTER TABLE jedi.task_inputs
+      ADD COLUMN base_memory_mb int NOT NULL DEFAULT 0,
+      ADD COLUMN walltime_s int NOT NULL DEFAULT 0,
+      ADD COLUMN failed_attempts int NOT NULL DEFAULT 0,
+      ADD COLUMN oom_failures int NOT NULL DEFAULT 0,
+      ADD COLUMN queue text NOT NULL DEFAULT ''`);
+    await q.query(`UPDATE jedi.task_inputs SET base_memory_mb = memory_mb`);
+    await q.query(
+      `CREATE INDEX tasks_state ON jedi.tasks (state) WHERE state IN ('pending', 'ready', 'running')`,
+    );
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX jedi.tasks_state`);
+    await q.query(`ALTER TABLE jedi.task_inputs DROP COLUMN base_memory_mb, DROP COLUMN walltime_s,
+      DROP COLUMN failed_attempts, DROP COLUMN oom_failures, DROP COLUMN queue`);
+    await q.query(`ALTER TABLE jedi.tasks DROP COLUMN site, DROP COLUMN memory_multiplier, DROP COLUMN memory_max_mb,
+      DROP COLUMN pending_reason, DROP COLUMN old_state, DROP COLUMN finish_hard`);
+  }
+}
+
+export const migrations: MigrationClass[] = [
+  messagingMigration(SCHEMA),
+  Tasks1700000000100,
+  TaskEngine1700000000200,
+];

@@ -1,21 +1,32 @@
 import type { NewJob } from '@panda/proto';
 import type { TaskRow } from '../tasks/task-store.js';
 
+export type InputState = 'defined' | 'ready' | 'picked' | 'finished' | 'failed' | 'missing';
+
 export interface InputRow {
   input_id: string;
   task_id: string;
   node_id: string;
   name: string;
   command: string;
+  /** Memory of the next attempt (boosted after out-of-memory failures). */
   memory_mb: number;
+  base_memory_mb: number;
   cores: number;
-  state: 'defined' | 'picked' | 'finished' | 'failed' | 'missing';
+  /** 0 = the task's walltime. */
+  walltime_s: number;
+  state: InputState;
   attempt_nr: number;
+  failed_attempts: number;
+  oom_failures: number;
   panda_id: string | null;
+  queue: string;
 }
 
-/** The job for one attempt at an input. */
-export function jobFor(task: TaskRow, input: InputRow, attemptNr: number): NewJob {
+export const walltimeOf = (task: TaskRow, input: InputRow): number => input.walltime_s || task.walltime_s;
+
+/** The job for one attempt at an input on a brokered queue. */
+export function jobFor(task: TaskRow, input: InputRow, attemptNr: number, queue: string): NewJob {
   return {
     taskId: Number(task.task_id),
     inputId: Number(input.input_id),
@@ -23,12 +34,12 @@ export function jobFor(task: TaskRow, input: InputRow, attemptNr: number): NewJo
     label: task.label,
     name: input.name,
     command: input.command,
-    queue: task.queue,
+    queue,
     attemptNr,
     maxAttempts: task.max_attempts,
     memoryMb: input.memory_mb,
     cores: input.cores,
     priority: task.priority,
-    walltimeS: task.walltime_s,
+    walltimeS: walltimeOf(task, input),
   };
 }

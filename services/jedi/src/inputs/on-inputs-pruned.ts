@@ -1,7 +1,7 @@
 import type { Outbox, Sql } from '@panda/platform';
 import type { InputsPruned } from '@panda/proto';
 import type { TaskRow } from '../tasks/task-store.js';
-import { closeTaskIfDone } from '../tasks/task-store.js';
+import { closeTaskIfDone } from '../tasks/task-progress.js';
 
 /**
  * idds pruned some inputs (a parent finally failed): they will never be released. Mark them
@@ -15,7 +15,7 @@ export function onInputsPruned(outbox: Outbox) {
     if (!task) throw new Error(`task ${event.taskId} of pruned inputs is unknown`);
     const rows = await sql.query(
       `UPDATE jedi.task_inputs SET state = 'missing', modified_at = now()
-       WHERE task_id = $1 AND node_id = ANY($2::bigint[]) AND state = 'defined' RETURNING input_id`,
+       WHERE task_id = $1 AND node_id = ANY($2::bigint[]) AND state IN ('defined', 'ready') RETURNING input_id`,
       [event.taskId, event.nodeIds],
     );
     if (rows.length === 0) return;

@@ -1,32 +1,41 @@
 import type { Outbox, Sql } from '@panda/platform';
-import type { InputsReleased, JobServiceClient } from '@panda/proto';
+import type { InputsReleased } from '@panda/proto';
 import type { TaskRow } from '../tasks/task-store.js';
-import { moveTask } from '../tasks/task-store.js';
+import { ACCEPTS_NEW_JOBS, HOLDS_NEW_JOBS, settleInputs } from '../tasks/task-progress.js';
 import type { InputRow } from './input-row.js';
-import { jobFor } from './input-row.js';
-import { submitJobs } from './job-submitter.js';
+import type { JobGenerator } from './job-generator.js';
 
 /**
- * idds released some inputs of a task: make the first job for each. Inputs already picked
- * (a redelivered event) are left alone.
+ * idds released some inputs of a task: make the first job for each (brokered). A paused
+ * task keeps them `ready` until resumed; a task being killed or finished fails them at once
+ * so the workflow can settle. Inputs already released (a redelivered event) are left alone.
  */
-export function onInputsReleased(outbox: Outbox, server: JobServiceClient) {
+export function onInputsReleased(outbox: Outbox, generator: JobGenerator) {
   return async (sql: Sql, event: InputsReleased): Promise<void> => {
     const [task] = await sql.query<TaskRow>(`SELECT * FROM jedi.tasks WHERE task_id = $1 FOR UPDATE`, [
       event.taskId,
     ]);
     if (!task) throw new Error(`task ${event.taskId} of released inputs is unknown`);
     const inputs = await sql.query<InputRow>(
-      `SELECT * FROM jedi.task_inputs WHERE task_id = $1 AND node_id = ANY($2::bigint[]) AND state = 'defined'
-       ORDER BY input_id FOR UPDATE`,
+      `UPDATE jedi.task_inputs SET state = 'ready', modified_at = now()
+       WHERE task_id = $1 AND node_id = ANY($2::bigint[]) AND state = 'defined' RETURNING *`,
       [event.taskId, event.nodeIds],
     );
     if (inputs.length === 0) return;
-    await submitJobs(
-      sql,
-      server,
-      inputs.map((input) => jobFor(task, input, 1)),
-    );
-    if (task.state === 'ready' || task.state === 'pending') await moveTask(sql, outbox, task, 'running');
+    if (ACCEPTS_NEW_JOBS.has(task.state)) {
+      inputs.sort((a, b) => Number(a.input_id) - Number(b.input_id));
+      await generator.generate(
+        sql,
+        task,
+        inputs.map((input) => ({ input, attemptNr: input.attempt_nr + 1 })),
+      );
+    } else if (!HOLDS_NEW_JOBS.has(task.state)) {
+      await settleInputs(
+        sql,
+        outbox,
+        task,
+        inputs.map((i) => ({ input: i, status: 'failed', pandaId: 0, exitCode: 0 })),
+      );
+    }
   };
 }

@@ -2,7 +2,7 @@ import { InvalidArgumentError, NotFoundError } from '@panda/platform';
 import type { Outbox, OutgoingEvent, Sql } from '@panda/platform';
 import { TaskChanged } from '@panda/proto';
 import type { CreatedTask, CreateTasksRequest, Task } from '@panda/proto';
-import { finalTaskState, taskStates } from './task-state.js';
+import { taskStates } from './task-state.js';
 import type { TaskState } from './task-state.js';
 
 export interface TaskRow {
@@ -21,9 +21,22 @@ export interface TaskRow {
   inputs_failed: number;
   inputs_missing: number;
   created_at: Date;
+  site: string;
+  memory_multiplier: number;
+  memory_max_mb: number;
+  pending_reason: string;
+  old_state: TaskState | null;
+  finish_hard: boolean;
 }
 
-export const DEFAULTS = { maxAttempts: 3, priority: 900, walltimeS: 90_000, memoryMb: 1024, cores: 1 };
+export const DEFAULTS = {
+  maxAttempts: 3,
+  priority: 900,
+  walltimeS: 90_000,
+  memoryMb: 1024,
+  cores: 1,
+  memoryMaxMb: 512_000,
+};
 
 export function toTask(r: TaskRow): Task {
   return {
@@ -38,6 +51,9 @@ export function toTask(r: TaskRow): Task {
     inputsFinished: r.inputs_finished,
     inputsFailed: r.inputs_failed,
     inputsMissing: r.inputs_missing,
+    pendingReason: r.pending_reason,
+    maxAttempts: r.max_attempts,
+    site: r.site,
     createdAt: r.created_at,
   };
 }
@@ -65,17 +81,6 @@ export async function moveTask(sql: Sql, outbox: Outbox, row: TaskRow, to: TaskS
   return moved!;
 }
 
-/**
- * Closes a task (row locked by the caller) once every input is finished, failed or
- * missing: prepared, then done / finished / failed by the PostProcessor rule.
- */
-export async function closeTaskIfDone(sql: Sql, outbox: Outbox, t: TaskRow): Promise<void> {
-  if (t.inputs_finished + t.inputs_failed + t.inputs_missing < t.inputs_total) return;
-  if (t.state !== 'running' && t.state !== 'ready') return;
-  const prepared = await moveTask(sql, outbox, t, 'prepared');
-  await moveTask(sql, outbox, prepared, finalTaskState(t.inputs_total, t.inputs_finished));
-}
-
 export class TaskStore {
   constructor(
     private readonly outbox: Outbox,
@@ -86,7 +91,8 @@ export class TaskStore {
   async create(req: CreateTasksRequest): Promise<CreatedTask[]> {
     req.tasks.forEach((t, i) => {
       if (!t.name) throw new InvalidArgumentError(`tasks[${i}].name`, 'is empty');
-      if (!t.queue) throw new InvalidArgumentError(`tasks[${i}].queue`, `task ${t.name}: no queue`);
+      if (!t.queue && !t.site)
+        throw new InvalidArgumentError(`tasks[${i}]`, `task ${t.name}: neither queue nor site`);
       if (t.inputs.length === 0)
         throw new InvalidArgumentError(`tasks[${i}].inputs`, `task ${t.name}: no inputs`);
     });
@@ -95,8 +101,8 @@ export class TaskStore {
       for (const t of req.tasks) {
         const inserted = await sql.query<TaskRow>(
           `INSERT INTO jedi.tasks (workflow_id, name, label, chunk, queue, state, priority, max_attempts,
-             walltime_s, inputs_total)
-           VALUES ($1, $2, $3, $4, $5, 'ready', $6, $7, $8, $9)
+             walltime_s, inputs_total, site, memory_multiplier, memory_max_mb)
+           VALUES ($1, $2, $3, $4, $5, 'ready', $6, $7, $8, $9, $10, $11, $12)
            ON CONFLICT (workflow_id, name) DO NOTHING RETURNING *`,
           [
             req.workflowId,
@@ -108,6 +114,9 @@ export class TaskStore {
             t.maxAttempts || DEFAULTS.maxAttempts,
             t.walltimeS || DEFAULTS.walltimeS,
             t.inputs.length,
+            t.site,
+            t.memoryMultiplier,
+            t.memoryMaxMb || DEFAULTS.memoryMaxMb,
           ],
         );
         const row =
@@ -120,8 +129,8 @@ export class TaskStore {
           )[0]!;
         if (inserted[0]) {
           await sql.query(
-            `INSERT INTO jedi.task_inputs (task_id, node_id, name, command, memory_mb, cores, state)
-             SELECT $1, n, nm, c, m, k, 'defined'
+            `INSERT INTO jedi.task_inputs (task_id, node_id, name, command, memory_mb, base_memory_mb, cores, state)
+             SELECT $1, n, nm, c, m, m, k, 'defined'
              FROM unnest($2::bigint[], $3::text[], $4::text[], $5::int[], $6::int[]) AS u(n, nm, c, m, k)
              ON CONFLICT (node_id) DO NOTHING`,
             [

@@ -62,8 +62,21 @@ class JobErrorsMetrics1700000000200 implements MigrationInterface {
   }
 }
 
+/** How a killed running job ends once its pilot reports (cancelled or closed, by kill code). */
+class JobKillState1700000000300 implements MigrationInterface {
+  name = 'JobKillState1700000000300';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE server.jobs ADD COLUMN kill_state text
+      CHECK (kill_state IN ('cancelled', 'closed'))`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE server.jobs DROP COLUMN kill_state`);
+  }
+}
+
 export const migrations: MigrationClass[] = [
   messagingMigration(SCHEMA),
   Jobs1700000000100,
   JobErrorsMetrics1700000000200,
+  JobKillState1700000000300,
 ];

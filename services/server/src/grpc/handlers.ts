@@ -6,6 +6,7 @@ import type {
   QueueServiceImplementation,
 } from '@panda/proto';
 import { ERROR_CATALOGUE } from '../errors/catalogue.js';
+import type { JobCommands } from '../jobs/job-commands.js';
 import type { JobQueries } from '../jobs/job-queries.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { QueueCatalogue } from '../queues/catalogue.js';
@@ -26,6 +27,7 @@ function checkNewJob(j: NewJob, i: number, catalogue: QueueCatalogue): void {
 
 export function jobService(
   store: JobStore,
+  commands: JobCommands,
   queries: JobQueries,
   catalogue: QueueCatalogue,
 ): JobServiceImplementation {
@@ -47,6 +49,24 @@ export function jobService(
     },
     async errorCatalogue(req) {
       return { codes: ERROR_CATALOGUE.filter((e) => !req.source || e.source === req.source) };
+    },
+    async killJobs(req) {
+      if (!req.taskId && req.pandaIds.length === 0) {
+        throw new InvalidArgumentError('pandaIds', 'give job ids or a task id');
+      }
+      return { jobs: await commands.kill(req) };
+    },
+    async reassignJobs(req) {
+      return { jobs: await commands.reassign(req.pandaIds) };
+    },
+    async pauseJobs(req) {
+      return { changed: await commands.throttle(req.taskId, true) };
+    },
+    async resumeJobs(req) {
+      return { changed: await commands.throttle(req.taskId, false) };
+    },
+    async setJobsPriority(req) {
+      return { changed: await commands.setPriority(req.taskId, req.priority) };
     },
   };
 }
@@ -72,6 +92,11 @@ export function queueService(queries: JobQueries, catalogue: QueueCatalogue): Qu
     async listQueues() {
       return { queues: catalogue.list().map(toProtoQueue) };
     },
+    async getQueue(req) {
+      const queue = catalogue.get(req.name);
+      if (!queue) throw new NotFoundError('queue', req.name);
+      return toProtoQueue(queue);
+    },
     async queueStats(req) {
       const names = req.queues.length ? req.queues : catalogue.list().map((q) => q.name);
       const stats = await queries.queueStats(names);
@@ -84,6 +109,8 @@ export function queueService(queries: JobQueries, catalogue: QueueCatalogue): Qu
             sent: s.sent ?? 0,
             starting: s.starting ?? 0,
             running: s.running ?? 0,
+            throttled: s.throttled ?? 0,
+            holding: s.holding ?? 0,
           };
         }),
       };

@@ -43,7 +43,7 @@ export class JobQueries {
   async queueStats(queues: string[]): Promise<Map<string, Record<string, number>>> {
     const rows = await this.sql.query<{ queue: string; state: string; n: number }>(
       `SELECT queue, state, count(*)::int AS n FROM server.jobs
-       WHERE state IN ('activated','sent','starting','running') AND queue = ANY($1::text[])
+       WHERE state IN ('activated','throttled','sent','starting','running','holding') AND queue = ANY($1::text[])
        GROUP BY queue, state`,
       [queues],
     );

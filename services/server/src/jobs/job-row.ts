@@ -29,6 +29,7 @@ export interface JobRow {
   end_time: Date | null;
   errors: JobError[];
   metrics: JobMetrics | null;
+  kill_state: 'cancelled' | 'closed' | null;
 }
 
 export function toJob(r: JobRow): Job {

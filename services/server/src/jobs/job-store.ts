@@ -8,26 +8,11 @@ import type {
   JobUpdateResult,
   NewJob,
 } from '@panda/proto';
-import { jobEvents } from './job-events.js';
+import { jobChange, jobEvents } from './job-events.js';
 import type { JobRow } from './job-row.js';
 import { toJob } from './job-row.js';
-import { decideUpdate } from './job-state.js';
+import { decideUpdate, jobStates } from './job-state.js';
 import type { JobState } from './job-state.js';
-
-const change = (r: JobRow, previous: string, extra: Partial<JobChange> = {}): JobChange => ({
-  pandaId: Number(r.panda_id),
-  taskId: Number(r.task_id),
-  inputId: Number(r.input_id),
-  workflowId: Number(r.workflow_id),
-  previousState: previous,
-  state: r.state,
-  attemptNr: r.attempt_nr,
-  exitCode: r.exit_code,
-  errorCode: r.error_code,
-  errorDiag: r.error_diag,
-  queue: r.queue,
-  ...extra,
-});
 
 /** The server's job table: every write goes with its outbox events in one transaction. */
 export class JobStore {
@@ -64,7 +49,7 @@ export class JobStore {
           col('walltimeS'),
         ],
       );
-      await this.outbox.write(sql, jobEvents(inserted.map((r) => change(r, ''))));
+      await this.outbox.write(sql, jobEvents(inserted.map((r) => jobChange(r, ''))));
       const all = await sql.query<{ input_id: string; attempt_nr: number; panda_id: string }>(
         `SELECT input_id, attempt_nr, panda_id FROM server.jobs
          WHERE (input_id, attempt_nr) IN (SELECT * FROM unnest($1::bigint[], $2::int[]))`,
@@ -102,7 +87,7 @@ export class JobStore {
         [req.queue, n, req.memoryMb, req.cores, req.remainingWalltimeS, req.workerId, req.node],
       );
       rows.sort((a, b) => b.priority - a.priority || Number(a.panda_id) - Number(b.panda_id));
-      await this.outbox.write(sql, jobEvents(rows.map((r) => change(r, 'activated'))));
+      await this.outbox.write(sql, jobEvents(rows.map((r) => jobChange(r, 'activated'))));
       return rows.map(toJob);
     });
   }
@@ -141,10 +126,12 @@ export class JobStore {
             message: decision.kind === 'ignore' ? decision.message : '',
           });
         } else {
-          const [moved] = await this.move(sql, u, decision.to);
+          // A job told to die ends as its kill decided, whatever the pilot reports.
+          const to = row!.kill_state && jobStates.isFinal(decision.to) ? row!.kill_state : decision.to;
+          const [moved] = await this.move(sql, u, to);
           if (!moved) throw new Error(`job ${u.pandaId} vanished during update`);
           byId.set(u.pandaId, moved);
-          changes.push(change(moved, row!.state));
+          changes.push(jobChange(moved, row!.state));
           results.push({ ...base, state: moved.state, result: 'ok', message: '' });
         }
       }
@@ -159,7 +146,7 @@ export class JobStore {
   }
 
   private move(sql: Sql, u: JobUpdate, to: JobState): Promise<JobRow[]> {
-    const final = to === 'finished' || to === 'failed';
+    const final = jobStates.isFinal(to);
     const errors = final ? errorPairs(u) : [];
     return sql.query<JobRow>(
       `UPDATE server.jobs SET state = $2, state_changed_at = now(), modified_at = now(),

@@ -18,6 +18,15 @@ const harvesterSchema = z.strictObject({
   params: z.record(z.string(), z.unknown()).default({}),
 });
 
+/** The original's defaults: 2 h without a heartbeat, 30 min in sent, 3 h in holding. */
+export const DEFAULT_TIMEOUTS = { heartbeatS: 7200, sentS: 1800, holdingS: 10_800 };
+
+const timeoutsSchema = z.strictObject({
+  heartbeatS: z.number().int().positive().default(DEFAULT_TIMEOUTS.heartbeatS),
+  sentS: z.number().int().positive().default(DEFAULT_TIMEOUTS.sentS),
+  holdingS: z.number().int().positive().default(DEFAULT_TIMEOUTS.holdingS),
+});
+
 const queueSchema = z
   .strictObject({
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
@@ -28,6 +37,7 @@ const queueSchema = z
     maxrss: z.number().int().positive(),
     maxtime: z.number().int().positive(),
     harvester: harvesterSchema,
+    timeouts: timeoutsSchema.default(DEFAULT_TIMEOUTS),
   })
   .refine((q) => q.minrss <= q.maxrss, { message: 'minrss must not exceed maxrss', path: ['minrss'] });
 
@@ -76,6 +86,7 @@ export function toProtoQueue(q: QueueSpec): Queue {
       maxNewWorkersPerCycle: q.harvester.maxNewWorkersPerCycle,
       paramsJson: JSON.stringify(q.harvester.params),
     },
+    timeouts: q.timeouts,
   };
 }
 
