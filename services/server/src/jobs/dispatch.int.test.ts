@@ -65,10 +65,10 @@ describe('server job store against PostgreSQL', () => {
     await db.query(`DELETE FROM server.jobs WHERE input_id >= 900000`);
   });
 
-  it('hands each job to exactly one of 50 racing pilots', async () => {
-    const N = 3000;
-    for (let i = 0; i < N; i += 1000) {
-      await store.insertJobs(Array.from({ length: 1000 }, (_, k) => newJob(i + k + 1)));
+  it('hands each of 10k jobs to exactly one of 50 racing pilots', async () => {
+    const N = 10_000;
+    for (let i = 0; i < N; i += 5000) {
+      await store.insertJobs(Array.from({ length: 5000 }, (_, k) => newJob(i + k + 1)));
     }
     const got: number[] = [];
     await Promise.all(
@@ -101,7 +101,17 @@ describe('server job store against PostgreSQL', () => {
 
   it('refuses illegal pilot updates and leaves the job as it was', async () => {
     const [{ pandaId }] = (await store.insertJobs([newJob(20_001)])) as [{ pandaId: number }];
-    const u = { pandaId, attemptNr: 1, exitCode: 0, errorCode: 0, errorDiag: '', node: 'n', workerId: 'w' };
+    const u = {
+      pandaId,
+      attemptNr: 1,
+      exitCode: 0,
+      errorCode: 0,
+      errorDiag: '',
+      node: 'n',
+      workerId: 'w',
+      errors: [],
+      metrics: undefined,
+    };
     expect((await store.update([{ ...u, state: 'finished' }]))[0]).toMatchObject({
       result: 'illegal',
       state: 'activated',
@@ -120,5 +130,13 @@ describe('server job store against PostgreSQL', () => {
       [pandaId],
     );
     expect(row).toEqual({ state: 'failed', exit_code: 3, error_diag: 'boom' });
+    const [pairs] = await db.query<{ errors: unknown }>(
+      `SELECT errors FROM server.jobs WHERE panda_id = $1`,
+      [pandaId],
+    );
+    expect(pairs!.errors).toEqual([
+      { source: 'payload', code: 3, diag: '' },
+      { source: 'pilot', code: 1305, diag: 'boom' },
+    ]);
   });
 });
