@@ -142,6 +142,20 @@ describe('job and task engine through the whole stack', () => {
     });
   });
 
+  it('leaves a task pending, with the reason, when no queue fits its jobs', async () => {
+    // given a job needing more memory than any SLAC queue offers
+    const { taskId } = await submit('toobig', '', [{ memoryMb: 300_000 }], { site: 'SLAC' });
+    // then brokerage finds no queue and says why
+    const task = await until('the task to be pending', async () => {
+      const t = await clients.jedi.getTask({ taskId });
+      return t.state === 'pending' ? t : undefined;
+    });
+    expect(task.pendingReason).toMatch(
+      /no queue at site SLAC fits: .*SLAC_Rubin_Himem takes 8000-18000 MB, job needs 300000 MB/,
+    );
+    await clients.jedi.killTask({ taskId, hard: false, priority: 0 });
+  });
+
   it('gets a kill to a running pilot within one heartbeat', async () => {
     // given a long payload running
     const { workflowId, taskId } = await submit('killme', 'SLAC_Rubin', [{ command: 'sleep 97' }]);

@@ -34,8 +34,9 @@ export class WorkflowSubmitter {
     const tasks = planTasks(wf.name, ordered, this.options.maxJobsPerTask);
     const workflowId = await this.db.tx(async (sql) => {
       const [row] = await sql.query<{ workflow_id: string }>(
-        `INSERT INTO idds.workflows (name, user_name, campaign, queue, max_attempts, state, total)
-         VALUES ($1, $2, $3, $4, $5, 'New', $6) RETURNING workflow_id`,
+        `INSERT INTO idds.workflows (name, user_name, campaign, queue, max_attempts, state, total, site,
+           memory_multiplier, memory_max_mb)
+         VALUES ($1, $2, $3, $4, $5, 'New', $6, $7, $8, $9) RETURNING workflow_id`,
         [
           wf.name,
           wf.user,
@@ -43,6 +44,9 @@ export class WorkflowSubmitter {
           wf.queue,
           wf.maxAttempts || this.options.defaultMaxAttempts,
           ordered.length,
+          wf.site,
+          wf.memoryMultiplier,
+          wf.memoryMaxMb,
         ],
       );
       const id = row!.workflow_id;

@@ -95,7 +95,7 @@ export class TaskCommands {
 
   /** Re-run the inputs that did not succeed, with fresh user attempts. */
   retry(taskId: number): Promise<Task> {
-    return this.command(taskId, 'retry', async (sql, t) => {
+    return this.command(taskId, 'retry', async (sql, _t) => {
       const inputs = await sql.query<InputRow>(
         `UPDATE jedi.task_inputs SET state = 'ready', failed_attempts = 0, modified_at = now()
          WHERE task_id = $1 AND state = 'failed' RETURNING *`,
