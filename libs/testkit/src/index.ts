@@ -49,3 +49,5 @@ export {
   workflowStatus,
 } from './workflow.js';
 export type { CliResult, PandaCli, WaitForWorkflowOptions, WorkflowStatus } from './workflow.js';
+export { slurmAvailable, slurmConf, startSlurm } from './slurm.js';
+export type { SlurmHandle, StartSlurmOptions } from './slurm.js';

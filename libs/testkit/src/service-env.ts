@@ -69,6 +69,9 @@ export function environmentOf(
         PANDA_JEDI_ADDR: a.jediAddr,
         PANDA_HARVESTER_ADDR: a.harvesterAddr,
         PANDA_NATS_URL: natsUrl,
+        // Read-only use: the monitor reads the services' schemas for its job/task/error pages.
+        PANDA_MONITOR_DATABASE_URL: pgUrl,
+        PANDA_GATEWAY_URL: a.gatewayUrl,
       };
   }
 }

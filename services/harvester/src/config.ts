@@ -33,6 +33,21 @@ const schema = baseConfigSchema.extend({
   /** At shutdown, how long local pilots get to report and exit after SIGTERM. */
   pilotStopTimeoutMs: z.coerce.number().int().positive().default(7_000),
   grpcDeadlineMs: z.coerce.number().int().positive().default(10_000),
+  /** Batch systems this harvester serves, comma-separated: local, slurm, kubernetes. */
+  submitters: z
+    .string()
+    .default('local')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(['local', 'slurm', 'kubernetes'])).min(1)),
+  /** kubernetes: kubeconfig file; without it the in-cluster service account is used. */
+  kubeconfig: z.string().min(1).optional(),
+  /** kubernetes: namespace of the worker Jobs. */
+  kubeNamespace: z.string().min(1).default('default'),
   /** Accepted for a shared environment but unused: queues come from server's QueueService. */
   queuesFile: z.string().optional(),
 });

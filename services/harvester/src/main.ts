@@ -17,7 +17,7 @@ import { HarvesterAgent } from './agent/agent.js';
 import { CycleLoop } from './agent/loop.js';
 import { loadHarvesterConfig, pilotBaseEnv } from './config.js';
 import { workerService } from './grpc/worker-service.js';
-import { LocalSubmitter } from './plugins/local.js';
+import { createPlugins } from './plugins/registry.js';
 import { harvesterMigrations } from './workers/migrations.js';
 import { WorkerStore } from './workers/store.js';
 
@@ -45,21 +45,13 @@ async function main(): Promise<void> {
   const queues = createGrpcClient(QueueServiceDefinition, channel, { deadlineMs: config.grpcDeadlineMs });
   const store = new WorkerStore(db, outbox, logger);
 
-  // A pilot that exits starts the next cycle early; the loop is built after the plugin.
+  // A pilot that exits starts the next cycle early; the loop is built after the plugins.
   let onPilotExit = (): void => {};
-  const local = new LocalSubmitter({
-    command: config.pilotCommand,
-    workDir: config.workDir,
-    gatewayUrl: config.gatewayUrl,
-    heartbeatS: config.pilotHeartbeatS,
-    baseEnv: pilotBaseEnv(),
-    logger,
-    onExit: () => onPilotExit(),
-  });
+  const plugins = createPlugins(config, pilotBaseEnv(), logger, () => onPilotExit());
   const agent = new HarvesterAgent({
     queues,
     store,
-    plugins: [local],
+    plugins: plugins.all,
     logger,
     maxWorkersTotal: config.maxWorkersTotal,
   });
@@ -74,7 +66,7 @@ async function main(): Promise<void> {
   // what is left in the outbox, close connections.
   shutdown.add('cycle loop', () => loop.stopped());
   shutdown.add('local pilots', async () => {
-    await local.stopAll(config.pilotStopTimeoutMs);
+    await plugins.local?.stopAll(config.pilotStopTimeoutMs);
     await agent.monitor();
   });
   shutdown.add('grpc server', (signal) => stopGrpcServer(server, signal));
@@ -96,6 +88,7 @@ async function main(): Promise<void> {
       serverAddr: config.serverAddr,
       workDir: config.workDir,
       cycleMs: config.cycleMs,
+      submitters: plugins.all.map((p) => p.name),
     },
     'harvester started',
   );

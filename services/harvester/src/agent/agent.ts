@@ -3,7 +3,8 @@ import { IllegalTransitionError } from '@panda/platform';
 import type { Logger } from '@panda/platform';
 import type { Queue, QueueServiceClient } from '@panda/proto';
 import { newWorkerCount } from '../adjuster/adjuster.js';
-import type { SubmitterPlugin, WorkerStatus } from '../plugins/types.js';
+import type { SubmitterPlugin, WorkerRef, WorkerStatus } from '../plugins/types.js';
+import { workerTransitions } from '../workers/states.js';
 import type { WorkerStore } from '../workers/store.js';
 
 /** The part of server's QueueService harvester calls (tests pass a fake). */
@@ -57,18 +58,31 @@ export class HarvesterAgent {
       for (const status of statuses) {
         const worker = byId.get(status.workerId);
         if (!worker || worker.state === status.state) continue;
-        if (await this.record(status)) updated++;
+        if (!(await this.record(status))) continue;
+        updated++;
+        if (plugin.sweepOnEnd && workerTransitions.isFinal(status.state)) await this.sweep(plugin, worker);
       }
     }
     return updated;
   }
 
-  private async record(status: WorkerStatus): Promise<boolean> {
-    const { workerId, state, exitCode, diag, nativeStatus } = status;
+  private async sweep(plugin: SubmitterPlugin, worker: WorkerRef): Promise<void> {
     try {
-      const row = await this.o.store.move(workerId, state, { exitCode, diag, nativeStatus });
+      await plugin.sweep(worker);
+    } catch (err) {
+      this.o.logger.warn({ err, workerId: worker.workerId }, 'sweep failed');
+    }
+  }
+
+  private async record(status: WorkerStatus): Promise<boolean> {
+    const { workerId, state, exitCode, errorCode, diag, nativeStatus } = status;
+    try {
+      const row = await this.o.store.move(workerId, state, { exitCode, errorCode, diag, nativeStatus });
       if (row)
-        this.o.logger.info({ workerId, queue: row.queue, state, exitCode, diag }, 'worker state changed');
+        this.o.logger.info(
+          { workerId, queue: row.queue, state, exitCode, errorCode, diag },
+          'worker state changed',
+        );
       return row !== undefined;
     } catch (err) {
       if (!(err instanceof IllegalTransitionError)) throw err;

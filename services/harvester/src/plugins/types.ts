@@ -9,6 +9,8 @@ export interface WorkerSpec {
   walltimeS: number;
   /** The queue's harvester params (plugin-specific). */
   params: Record<string, unknown>;
+  /** Extra environment for the pilot (e.g. push mode's pre-assigned job). */
+  env?: Record<string, string>;
 }
 
 export interface SubmitResult {
@@ -33,7 +35,12 @@ export interface WorkerStatus {
   exitCode?: number;
   diag?: string;
   nativeStatus: string;
+  /** A supervisor error code (e.g. WORKER_OOM_ERROR) when the batch system ended the worker. */
+  errorCode?: number;
 }
+
+/** Supervisor error 1212 'Worker out of memory' in server's error catalogue (source `sup`). */
+export const WORKER_OOM_ERROR = 1212;
 
 /**
  * A batch-system plugin: Harvester's submitter, monitor and sweeper in one
@@ -42,10 +49,12 @@ export interface WorkerStatus {
 export interface SubmitterPlugin {
   /** The queue catalogue's `harvester.submitter` value this plugin serves. */
   readonly name: string;
+  /** Sweep a worker as soon as its end is recorded (Kubernetes: delete the Job). */
+  readonly sweepOnEnd?: boolean;
   /** Starts a worker; throws when the batch system refused it. */
-  submit(spec: WorkerSpec): Promise<SubmitResult>;
+  submit(spec: WorkerSpec, signal?: AbortSignal): Promise<SubmitResult>;
   /** Current status of each worker (one entry per worker passed). */
-  check(workers: WorkerRef[]): Promise<WorkerStatus[]>;
+  check(workers: WorkerRef[], signal?: AbortSignal): Promise<WorkerStatus[]>;
   /** Asks the worker to end; `check` reports it `cancelled` once gone. */
   kill(worker: WorkerRef): Promise<void>;
   /** Removes what the worker left behind (files, batch records). */

@@ -35,8 +35,22 @@ export function workersMigration(schema: string): MigrationClass {
   };
 }
 
+/** Supervisor error code of a worker (1212 = out of memory), set by the plugins' monitors. */
+export function workerErrorCodeMigration(schema: string): MigrationClass {
+  return class WorkerErrorCode1740000000000 implements MigrationInterface {
+    name = 'WorkerErrorCode1740000000000';
+    async up(q: QueryRunner): Promise<void> {
+      await q.query(`ALTER TABLE "${schema}".workers ADD COLUMN error_code integer`);
+    }
+    async down(q: QueryRunner): Promise<void> {
+      await q.query(`ALTER TABLE "${schema}".workers DROP COLUMN error_code`);
+    }
+  };
+}
+
 /** Every migration of the harvester schema, in order. */
 export const harvesterMigrations = (schema: string): MigrationClass[] => [
   messagingMigration(schema),
   workersMigration(schema),
+  workerErrorCodeMigration(schema),
 ];

@@ -16,6 +16,8 @@ export interface WorkerRow {
   startedAt: Date | null;
   endedAt: Date | null;
   exitCode: number | null;
+  /** Supervisor error code (1212 = worker out of memory); null when none. */
+  errorCode: number | null;
   diag: string;
   nativeStatus: string;
 }
@@ -32,6 +34,7 @@ export interface NewWorker {
 export interface WorkerPatch {
   batchId?: string;
   exitCode?: number;
+  errorCode?: number;
   diag?: string;
   nativeStatus?: string;
 }
@@ -50,7 +53,7 @@ export interface QueueWorkerCounts {
 
 const COLUMNS = `worker_id AS "workerId", queue, state, submitter, batch_id AS "batchId", cores,
   memory_mb AS "memoryMb", submitted_at AS "submittedAt", started_at AS "startedAt", ended_at AS "endedAt",
-  exit_code AS "exitCode", diag, native_status AS "nativeStatus"`;
+  exit_code AS "exitCode", error_code AS "errorCode", diag, native_status AS "nativeStatus"`;
 
 /**
  * The workers table. Every state change is one transaction that also writes its
@@ -129,7 +132,8 @@ export class WorkerStore {
          batch_id = coalesce($4, batch_id),
          exit_code = coalesce($5, exit_code),
          diag = coalesce($6, diag),
-         native_status = coalesce($7, native_status)
+         native_status = coalesce($7, native_status),
+         error_code = coalesce($8, error_code)
        WHERE worker_id = $1
        RETURNING ${COLUMNS}`,
       [
@@ -140,6 +144,7 @@ export class WorkerStore {
         patch.exitCode ?? null,
         patch.diag ?? null,
         patch.nativeStatus ?? null,
+        patch.errorCode ?? null,
       ],
     );
   }

@@ -1,0 +1,147 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { createGrpcClient, openChannel } from '@panda/platform';
+import { WorkerServiceDefinition } from '@panda/proto';
+import { repoRootDir, startStack, submitWorkflow, waitFor, waitForWorkflow } from '@panda/testkit';
+import type { PandaCli, Stack } from '@panda/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { startFakeKube } from './fake-kube/server.js';
+import type { FakeKube } from './fake-kube/server.js';
+
+const root = repoRootDir();
+const dir = mkdtempSync(join(tmpdir(), 'panda-e2e-k8s-'));
+
+/** config/queues.json plus a queue whose pods get a 300 MiB memory limit. */
+function queuesWithSmallK8sQueue(): string {
+  const catalogue = JSON.parse(readFileSync(join(root, 'config', 'queues.json'), 'utf8')) as {
+    queues: { name: string; maxrss: number }[];
+  };
+  const k8s = catalogue.queues.find((q) => q.name === 'SLAC_Rubin_K8s')!;
+  catalogue.queues.push({ ...k8s, name: 'SLAC_Rubin_K8s_Small', maxrss: 300 });
+  const file = join(dir, 'queues.json');
+  writeFileSync(file, JSON.stringify(catalogue));
+  return file;
+}
+
+function workflow(name: string, queue: string, jobs: { name: string; command: string; parents: string[] }[]) {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(
+    file,
+    stringify({
+      name,
+      campaign: 'e2e',
+      user: 'tester',
+      queue,
+      maxAttempts: 1,
+      jobs: jobs.map((j) => ({ ...j, label: j.name.split('_')[0], memoryMb: 100, cores: 1 })),
+    }),
+  );
+  return file;
+}
+
+describe('harvester on a Kubernetes-backed queue (fake API server, real client)', () => {
+  let kube: FakeKube;
+  let stack: Stack;
+  let cli: PandaCli;
+
+  beforeAll(async () => {
+    // given a fake Kubernetes API server with the pilot token Secret, created with the real client
+    kube = await startFakeKube(join(dir, 'kube'));
+    const kc = new KubeConfig();
+    kc.loadFromFile(kube.kubeconfig);
+    await kc.makeApiClient(CoreV1Api).createNamespacedSecret({
+      namespace: 'default',
+      body: { metadata: { name: 'panda-pilot-token' }, stringData: { token: 'e2e-token' } },
+    });
+    // and the stack with harvester serving kubernetes queues through it
+    stack = await startStack({
+      dir,
+      cycleMs: 500,
+      queuesFile: queuesWithSmallK8sQueue(),
+      serviceEnv: { harvester: { PANDA_SUBMITTERS: 'local,kubernetes', PANDA_KUBECONFIG: kube.kubeconfig } },
+    });
+    cli = { repoRoot: root, env: stack.cliEnv };
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await kube?.stop();
+  });
+
+  it('runs a workflow to Finished with pilots in Jobs, then deletes the Jobs', async () => {
+    // when a three-job workflow is submitted to SLAC_Rubin_K8s
+    const file = workflow('k8s', 'SLAC_Rubin_K8s', [
+      { name: 'isr_1', command: 'echo isr 1', parents: [] },
+      { name: 'isr_2', command: 'echo isr 2', parents: [] },
+      { name: 'isr_3', command: 'true', parents: [] },
+    ]);
+    const id = await submitWorkflow(cli, file);
+    const final = await waitForWorkflow(cli, id, { timeoutMs: 120_000 });
+
+    // then it finished, and the pilots ran as pods created by harvester's Jobs
+    expect(final.state).toBe('Finished');
+    expect(final.counts).toMatchObject({ total: 3, finished: 3 });
+    expect(kube.requests).toContain('POST /apis/batch/v1/namespaces/default/jobs');
+    const job = kube.created[0]!;
+    const container = job.spec.template.spec.containers[0];
+    expect(job.spec).toMatchObject({
+      backoffLimit: 0,
+      activeDeadlineSeconds: 172800,
+      ttlSecondsAfterFinished: 3600,
+    });
+    expect(job.metadata.labels).toMatchObject({ 'panda/queue': 'SLAC_Rubin_K8s' });
+    expect(container.resources).toEqual({
+      requests: { cpu: '900m', memory: '4000Mi' },
+      limits: { cpu: '1', memory: '4000Mi' },
+    });
+    expect(container.env).toContainEqual({
+      name: 'PANDA_PILOT_TOKEN',
+      valueFrom: { secretKeyRef: { name: 'panda-pilot-token', key: 'token' } },
+    });
+    const channel = openChannel(stack.addresses.harvesterAddr);
+    const workers = createGrpcClient(WorkerServiceDefinition, channel);
+    const { workers: list } = await workers.listWorkers({ queue: 'SLAC_Rubin_K8s', state: '', limit: 100 });
+    channel.close();
+    expect(list.length).toBeGreaterThan(0);
+    expect(list.every((w) => w.submitter === 'kubernetes' && w.batchId.startsWith('panda-'))).toBe(true);
+    // and finished workers' Jobs are swept (deleted) once recorded
+    const ended = new Set(list.filter((w) => w.state === 'finished').map((w) => w.batchId));
+    expect(ended.size).toBeGreaterThan(0);
+    await waitFor(
+      async () => kube.jobs().every((j) => !ended.has(String(j.metadata.name))),
+      'finished Jobs deleted',
+      { timeoutMs: 10_000 },
+    );
+  });
+
+  it('reports an OOMKilled pod as a failed worker with the out-of-memory code', async () => {
+    // when a job's payload grows beyond the queue's 300 MiB pod memory limit
+    const file = workflow('k8s-oom', 'SLAC_Rubin_K8s_Small', [
+      {
+        name: 'hog',
+        command: `python3 -c "x = bytearray(600 * 1024 * 1024); import time; time.sleep(30)"`,
+        parents: [],
+      },
+    ]);
+    await submitWorkflow(cli, file);
+
+    // then the pod is OOMKilled and harvester records the worker failed with code 1212
+    const channel = openChannel(stack.addresses.harvesterAddr);
+    const workers = createGrpcClient(WorkerServiceDefinition, channel);
+    let failed: { diag: string; exitCode: number; state: string } | undefined;
+    await waitFor(
+      async () => {
+        const res = await workers.listWorkers({ queue: 'SLAC_Rubin_K8s_Small', state: 'failed', limit: 10 });
+        failed = res.workers[0];
+        return failed !== undefined;
+      },
+      'a failed worker on SLAC_Rubin_K8s_Small',
+      { timeoutMs: 60_000 },
+    );
+    channel.close();
+    expect(failed).toMatchObject({ state: 'failed', exitCode: 137 });
+    expect(failed!.diag).toMatch(/^\[sup 1212 WORKEROOM\] container OOMKilled \(memory limit 300Mi\)/);
+  });
+});

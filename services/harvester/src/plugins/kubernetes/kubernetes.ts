@@ -1,0 +1,128 @@
+import { ApiException, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { Logger } from '@panda/platform';
+import { chunks } from '../run.js';
+import type { SubmitResult, SubmitterPlugin, WorkerRef, WorkerSpec, WorkerStatus } from '../types.js';
+import { buildJob, jobName, kubeParamsSchema, labelValue, WORKER_LABEL } from './job.js';
+import { kubeWorkerState } from './states.js';
+
+export interface KubernetesSubmitterOptions {
+  /** kubeconfig file; undefined = in-cluster service account. */
+  kubeconfig?: string;
+  namespace: string;
+  /** Pilot command when the queue's params give no container command. */
+  command: string;
+  gatewayUrl: string;
+  heartbeatS: number;
+  logger: Logger;
+  /** Workers per label-selector list call. */
+  chunkSize?: number;
+}
+
+/** The worker's Job could not be created. */
+export class KubeSubmitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KubeSubmitError';
+  }
+}
+
+/**
+ * Kubernetes submitter, monitor and sweeper with @kubernetes/client-node: one batch/v1 Job per
+ * worker; status from its Pod and Job, listed by the `panda/worker in (...)` label selector in
+ * chunks; kill and sweep delete the Job with its Pods (background propagation, grace 0).
+ */
+export class KubernetesSubmitter implements SubmitterPlugin {
+  readonly name = 'kubernetes';
+  /** Finished Jobs are deleted as soon as their end is recorded. */
+  readonly sweepOnEnd = true;
+  private readonly batch: BatchV1Api;
+  private readonly core: CoreV1Api;
+
+  constructor(private readonly o: KubernetesSubmitterOptions) {
+    const kc = new KubeConfig();
+    if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
+    else kc.loadFromCluster();
+    this.batch = kc.makeApiClient(BatchV1Api);
+    this.core = kc.makeApiClient(CoreV1Api);
+  }
+
+  async submit(spec: WorkerSpec): Promise<SubmitResult> {
+    const params = kubeParamsSchema.parse(spec.params);
+    const body = buildJob({
+      workerId: spec.workerId,
+      queue: spec.queue,
+      cores: spec.cores,
+      memoryMb: spec.memoryMb,
+      walltimeS: spec.walltimeS,
+      params,
+      pilotCommand: this.o.command,
+      env: {
+        PANDA_PILOT_QUEUE: spec.queue,
+        PANDA_PILOT_GATEWAY_URL: this.o.gatewayUrl,
+        PANDA_PILOT_WORKER_ID: spec.workerId,
+        PANDA_PILOT_HEARTBEAT_S: String(this.o.heartbeatS),
+        PANDA_PILOT_MEMORY_MB: String(spec.memoryMb),
+        PANDA_PILOT_CORES: String(spec.cores),
+        ...spec.env,
+      },
+    });
+    try {
+      const job = await this.batch.createNamespacedJob({ namespace: this.o.namespace, body });
+      const batchId = job.metadata?.name ?? jobName(spec.workerId);
+      this.o.logger.info({ workerId: spec.workerId, queue: spec.queue, batchId }, 'kubernetes job created');
+      return { batchId, state: 'submitted', nativeStatus: 'Job created' };
+    } catch (err) {
+      throw new KubeSubmitError(`creating Job ${body.metadata?.name}: ${describe(err)}`);
+    }
+  }
+
+  async check(workers: WorkerRef[]): Promise<WorkerStatus[]> {
+    const jobs = new Map<string, V1Job>();
+    const pods = new Map<string, V1Pod>();
+    for (const part of chunks(workers, this.o.chunkSize ?? 100)) {
+      const labelSelector = `${WORKER_LABEL} in (${part.map((w) => labelValue(w.workerId)).join(',')})`;
+      const [jobList, podList] = await Promise.all([
+        this.batch.listNamespacedJob({ namespace: this.o.namespace, labelSelector }),
+        this.core.listNamespacedPod({ namespace: this.o.namespace, labelSelector }),
+      ]);
+      for (const j of jobList.items) jobs.set(j.metadata?.labels?.[WORKER_LABEL] ?? '', j);
+      for (const p of podList.items) pods.set(p.metadata?.labels?.[WORKER_LABEL] ?? '', p);
+    }
+    return workers.map((w) => {
+      const key = labelValue(w.workerId);
+      return { workerId: w.workerId, ...kubeWorkerState(jobs.get(key), pods.get(key)) };
+    });
+  }
+
+  async kill(worker: WorkerRef): Promise<void> {
+    await this.deleteJob(worker);
+  }
+
+  async sweep(worker: WorkerRef): Promise<void> {
+    await this.deleteJob(worker);
+  }
+
+  private async deleteJob(worker: WorkerRef): Promise<void> {
+    const name = worker.batchId || jobName(worker.workerId);
+    try {
+      await this.batch.deleteNamespacedJob({
+        name,
+        namespace: this.o.namespace,
+        propagationPolicy: 'Background',
+        gracePeriodSeconds: 0,
+      });
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return;
+      throw err;
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof ApiException) {
+    const body = typeof err.body === 'string' ? err.body : JSON.stringify(err.body);
+    return `HTTP ${err.code}: ${body.slice(0, 300)}`;
+  }
+  return (err as Error).message;
+}
