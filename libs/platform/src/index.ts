@@ -1,4 +1,12 @@
-export { baseConfigSchema, envNameOf, loadConfig, port, url } from './config/load.js';
+export {
+  baseConfigSchema,
+  databaseConfigSchema,
+  envNameOf,
+  loadConfig,
+  migrateConfigSchema,
+  port,
+  url,
+} from './config/load.js';
 export type { LoadConfigOptions } from './config/load.js';
 export { createLogger } from './logging/logger.js';
 export type { Logger, LoggerOptions } from './logging/logger.js';
@@ -32,6 +40,9 @@ export {
 } from './grpc/server.js';
 export { createGrpcClient, openChannel } from './grpc/client.js';
 export type { GrpcClientOptions } from './grpc/client.js';
+export { runChecks, startHealthServer } from './health/health-server.js';
+export type { HealthServerOptions, ReadinessCheck } from './health/health-server.js';
+export { dependencyChecks, isMigrateCommand, runMigrateCommand } from './lifecycle/migrate-command.js';
 export { Shutdown } from './lifecycle/shutdown.js';
 export type { ShutdownOptions } from './lifecycle/shutdown.js';
 export { TransitionTable } from './lifecycle/transitions.js';

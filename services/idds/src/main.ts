@@ -5,12 +5,16 @@ import {
   createGrpcServer,
   createLogger,
   Database,
+  dependencyChecks,
   ensureEventsStream,
   EventConsumer,
   listenGrpc,
   openChannel,
   Outbox,
+  isMigrateCommand,
+  runMigrateCommand,
   Shutdown,
+  startHealthServer,
   stopGrpcServer,
 } from '@panda/platform';
 import {
@@ -33,7 +37,7 @@ async function main(): Promise<void> {
   shutdown.installSignalHandlers();
 
   const db = await Database.connect({ url: config.databaseUrl, schema: SCHEMA, migrations });
-  await db.migrate(logger);
+  if (config.migrateOnStart) await db.migrate(logger);
   const bus = await connectBus({ url: config.natsUrl, name: 'idds', logger });
   await ensureEventsStream(bus.jsm);
   const outbox = new Outbox(db, bus.js, logger);
@@ -62,6 +66,14 @@ async function main(): Promise<void> {
   const resumer = setInterval(() => void submitter.resumeNew(config.resumeEveryMs), config.resumeEveryMs);
   const port = await listenGrpc(server, config.grpcHost, config.grpcPort);
   logger.info({ port }, 'idds listening');
+  if (config.healthPort > 0) {
+    const health = await startHealthServer({
+      host: config.healthHost,
+      port: config.healthPort,
+      checks: dependencyChecks({ db, bus }),
+    });
+    shutdown.add('health', () => health.close());
+  }
 
   shutdown.add('grpc', (signal) => stopGrpcServer(server, signal));
   shutdown.add('resumer', () => clearInterval(resumer));
@@ -75,7 +87,7 @@ async function main(): Promise<void> {
   shutdown.add('database', () => db.close());
 }
 
-main().catch((err: unknown) => {
+(isMigrateCommand() ? runMigrateCommand('idds', SCHEMA, migrations) : main()).catch((err: unknown) => {
   console.error('idds failed to start:', err instanceof Error ? err.message : err);
   process.exit(1);
 });

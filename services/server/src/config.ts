@@ -1,9 +1,9 @@
-import { baseConfigSchema, loadConfig, port } from '@panda/platform';
+import { baseConfigSchema, databaseConfigSchema, loadConfig, port } from '@panda/platform';
 import type { LoadConfigOptions } from '@panda/platform';
 import { z } from 'zod';
 
 const schema = baseConfigSchema.extend({
-  databaseUrl: z.string().min(1),
+  ...databaseConfigSchema.shape,
   natsUrl: z.string().min(1),
   grpcHost: z.string().default('127.0.0.1'),
   grpcPort: port().default(0),

@@ -4,10 +4,14 @@ import {
   createGrpcServer,
   createLogger,
   Database,
+  dependencyChecks,
   ensureEventsStream,
   listenGrpc,
   Outbox,
+  isMigrateCommand,
+  runMigrateCommand,
   Shutdown,
+  startHealthServer,
   stopGrpcServer,
 } from '@panda/platform';
 import { DispatchServiceDefinition, JobServiceDefinition, QueueServiceDefinition } from '@panda/proto';
@@ -29,7 +33,7 @@ async function main(): Promise<void> {
   const catalogue = new QueueCatalogue(config.queuesFile, logger);
   catalogue.watch();
   const db = await Database.connect({ url: config.databaseUrl, schema: SCHEMA, migrations, poolSize: 20 });
-  await db.migrate(logger);
+  if (config.migrateOnStart) await db.migrate(logger);
   const bus = await connectBus({ url: config.natsUrl, name: 'server', logger });
   await ensureEventsStream(bus.jsm);
   const outbox = new Outbox(db, bus.js, logger);
@@ -45,6 +49,14 @@ async function main(): Promise<void> {
   const watchdog = new Watchdog(outbox, catalogue, logger).run(config.watchdogEveryMs, shutdown.signal);
   const port = await listenGrpc(server, config.grpcHost, config.grpcPort);
   logger.info({ port, queues: catalogue.list().length }, 'server listening');
+  if (config.healthPort > 0) {
+    const health = await startHealthServer({
+      host: config.healthHost,
+      port: config.healthPort,
+      checks: dependencyChecks({ db, bus }),
+    });
+    shutdown.add('health', () => health.close());
+  }
 
   shutdown.add('grpc', (signal) => stopGrpcServer(server, signal));
   shutdown.add('watchdog', () => watchdog);
@@ -54,7 +66,7 @@ async function main(): Promise<void> {
   shutdown.add('database', () => db.close());
 }
 
-main().catch((err: unknown) => {
+(isMigrateCommand() ? runMigrateCommand('server', SCHEMA, migrations) : main()).catch((err: unknown) => {
   console.error('server failed to start:', err instanceof Error ? err.message : err);
   process.exit(1);
 });

@@ -56,11 +56,30 @@ export function loadConfig<T extends z.ZodObject>(schema: T, options: LoadConfig
   return result.data as z.infer<T>;
 }
 
-/** Settings every service has. */
-export const baseConfigSchema = z.object({
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
-  shutdownTimeoutMs: z.coerce.number().int().positive().default(10_000),
-});
-
 export const port = () => z.coerce.number().int().min(0).max(65535);
 export const url = () => z.string().url();
+
+/** Settings every service has. */
+export const baseConfigSchema = z.object({
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  shutdownTimeoutMs: z.coerce.number().int().positive().default(10_000),
+  /** HTTP /healthz and /readyz for probes; port 0 = off. */
+  healthHost: z.string().default('127.0.0.1'),
+  healthPort: port().default(0),
+});
+
+/** Settings of a service that owns a schema. */
+export const databaseConfigSchema = z.object({
+  databaseUrl: z.string().min(1),
+  /** Apply migrations at start (off when a hook Job or init container does it). */
+  migrateOnStart: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+});
+
+/** Just what `main.js migrate` needs: the database and the log level. */
+export const migrateConfigSchema = z.object({
+  logLevel: baseConfigSchema.shape.logLevel,
+  databaseUrl: z.string().min(1),
+});

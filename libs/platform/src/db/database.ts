@@ -48,11 +48,22 @@ export class Database implements Sql {
 
   /** Creates the schema if needed and applies pending migrations; returns their names. */
   async migrate(logger?: Logger): Promise<string[]> {
-    await this.dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
-    const applied = await this.dataSource.runMigrations({ transaction: 'each' });
-    const names = applied.map((m) => m.name);
-    if (names.length) logger?.info({ schema: this.schema, migrations: names }, 'migrations applied');
-    return names;
+    // One migrator at a time per schema (several replicas, or a hook Job and a pod).
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query(`SELECT pg_advisory_lock(hashtext($1))`, [`panda-migrate-${this.schema}`]);
+      await runner.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
+      const applied = await this.dataSource.runMigrations({ transaction: 'each' });
+      const names = applied.map((m) => m.name);
+      if (names.length) logger?.info({ schema: this.schema, migrations: names }, 'migrations applied');
+      return names;
+    } finally {
+      await runner
+        .query(`SELECT pg_advisory_unlock(hashtext($1))`, [`panda-migrate-${this.schema}`])
+        .catch(() => {});
+      await runner.release();
+    }
   }
 
   async query<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {

@@ -10,6 +10,8 @@ import { createGrpcServer, listenGrpc } from './server.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 
+const unused = () => Promise.reject(new Error('not used in this test'));
+
 describe('gRPC error mapping', () => {
   const server = createGrpcServer(logger);
   const impl: TaskServiceImplementation = {
@@ -22,6 +24,12 @@ describe('gRPC error mapping', () => {
     async listTasks() {
       throw new Error('password=hunter2 at db.internal:5432');
     },
+    killTask: unused,
+    finishTask: unused,
+    retryTask: unused,
+    pauseTask: unused,
+    resumeTask: unused,
+    setTaskPriority: unused,
   };
   server.add(TaskServiceDefinition, impl);
   let client: ReturnType<typeof createGrpcClient<typeof TaskServiceDefinition>>;

@@ -24,3 +24,26 @@ describe('queue catalogue', () => {
     expect(() => parseCatalogue(JSON.stringify(dup))).toThrow(/defined twice/);
   });
 });
+
+describe('queue catalogue file', () => {
+  it('reloads a changed file, and keeps the old catalogue when the new one is bad', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { createLogger } = await import('@panda/platform');
+    const { QueueCatalogue } = await import('./catalogue.js');
+    const file = join(mkdtempSync(join(tmpdir(), 'q-')), 'queues.json');
+    writeFileSync(file, example);
+    const catalogue = new QueueCatalogue(file, createLogger({ service: 'test', level: 'silent' }));
+    catalogue.watch();
+    const edited = JSON.parse(example) as { queues: { name: string; status: string }[] };
+    edited.queues[0]!.status = 'offline';
+    writeFileSync(file, JSON.stringify(edited));
+    await new Promise((r) => setTimeout(r, 600));
+    expect(catalogue.get('SLAC_Rubin')?.status).toBe('offline');
+    writeFileSync(file, '{ not json');
+    await new Promise((r) => setTimeout(r, 600));
+    expect(catalogue.get('SLAC_Rubin')?.status).toBe('offline');
+    catalogue.close();
+  });
+});

@@ -1,5 +1,6 @@
 import { readFileSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
+import { dirname } from 'node:path';
 import { InvalidArgumentError } from '@panda/platform';
 import type { Logger } from '@panda/platform';
 import type { Queue } from '@panda/proto';
@@ -96,13 +97,15 @@ export function toProtoQueue(q: QueueSpec): Queue {
  */
 export class QueueCatalogue {
   private queues: QueueSpec[];
+  private text: string;
   private watcher: FSWatcher | undefined;
 
   constructor(
     private readonly file: string,
     private readonly logger: Logger,
   ) {
-    this.queues = parseCatalogue(readFileSync(file, 'utf8'));
+    this.text = readFileSync(file, 'utf8');
+    this.queues = parseCatalogue(this.text);
   }
 
   list(): QueueSpec[] {
@@ -115,16 +118,23 @@ export class QueueCatalogue {
 
   reload(): void {
     try {
-      this.queues = parseCatalogue(readFileSync(this.file, 'utf8'));
+      const text = readFileSync(this.file, 'utf8');
+      if (text === this.text) return;
+      this.queues = parseCatalogue(text);
+      this.text = text;
       this.logger.info({ file: this.file, queues: this.queues.length }, 'queue catalogue reloaded');
     } catch (err) {
       this.logger.error({ err, file: this.file }, 'queue catalogue change refused; keeping the previous one');
     }
   }
 
+  /**
+   * Watches the folder, not the file: a Kubernetes ConfigMap update swaps a symlink, which a
+   * watch on the old file would never see.
+   */
   watch(): void {
     let timer: NodeJS.Timeout | undefined;
-    this.watcher = watch(this.file, () => {
+    this.watcher = watch(dirname(this.file), () => {
       clearTimeout(timer);
       timer = setTimeout(() => this.reload(), 200);
     });
