@@ -6,6 +6,7 @@ import {
   Database,
   dependencyChecks,
   ensureEventsStream,
+  EventConsumer,
   listenGrpc,
   Outbox,
   isMigrateCommand,
@@ -14,13 +15,19 @@ import {
   startHealthServer,
   stopGrpcServer,
 } from '@panda/platform';
-import { DispatchServiceDefinition, JobServiceDefinition, QueueServiceDefinition } from '@panda/proto';
+import {
+  DispatchServiceDefinition,
+  JobServiceDefinition,
+  QueueServiceDefinition,
+  WorkerChanged,
+} from '@panda/proto';
 import { loadServerConfig } from './config.js';
 import { migrations, SCHEMA } from './db/migrations.js';
 import { dispatchService, jobService, queueService } from './grpc/handlers.js';
 import { JobCommands } from './jobs/job-commands.js';
 import { JobQueries } from './jobs/job-queries.js';
 import { JobStore } from './jobs/job-store.js';
+import { ENDED_WORKER_STATES, onWorkerEnded } from './jobs/on-worker-ended.js';
 import { Watchdog } from './jobs/watchdog.js';
 import { QueueCatalogue } from './queues/catalogue.js';
 
@@ -45,7 +52,22 @@ async function main(): Promise<void> {
   server.add(DispatchServiceDefinition, dispatchService(store, catalogue));
   server.add(QueueServiceDefinition, queueService(queries, catalogue));
 
+  const consumers = ENDED_WORKER_STATES.map(
+    (state) =>
+      new EventConsumer({
+        db,
+        js: bus.js,
+        jsm: bus.jsm,
+        logger,
+        durable: `server-worker-${state}`,
+        filterSubject: `panda.worker.${state}`,
+        decoder: WorkerChanged,
+        handle: onWorkerEnded(outbox),
+        afterCommit: () => outbox.kick(),
+      }),
+  );
   outbox.start(shutdown.signal);
+  for (const c of consumers) await c.start();
   const watchdog = new Watchdog(outbox, catalogue, logger).run(config.watchdogEveryMs, shutdown.signal);
   const port = await listenGrpc(server, config.grpcHost, config.grpcPort);
   logger.info({ port, queues: catalogue.list().length }, 'server listening');
@@ -59,6 +81,9 @@ async function main(): Promise<void> {
   }
 
   shutdown.add('grpc', (signal) => stopGrpcServer(server, signal));
+  shutdown.add('consumers', async () => {
+    await Promise.all(consumers.map((c) => c.stop()));
+  });
   shutdown.add('watchdog', () => watchdog);
   shutdown.add('outbox', () => outbox.stopped());
   shutdown.add('catalogue', () => catalogue.close());

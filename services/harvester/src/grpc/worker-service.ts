@@ -19,6 +19,7 @@ export function workerToProto(row: WorkerRow): Worker {
     batchId: row.batchId,
     submitter: row.submitter,
     exitCode: row.exitCode ?? 0,
+    errorCode: row.errorCode ?? 0,
     diag: row.diag,
     submittedAt: row.submittedAt,
     endedAt: row.endedAt ?? undefined,

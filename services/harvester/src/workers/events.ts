@@ -9,6 +9,7 @@ export interface WorkerChange {
   previousState: WorkerState | '';
   state: WorkerState;
   exitCode: number | null;
+  errorCode?: number | null;
   diag: string;
 }
 
@@ -20,6 +21,7 @@ export function workerChangedEvent(change: WorkerChange): OutgoingEvent {
     previousState: change.previousState,
     state: change.state,
     exitCode: change.exitCode ?? 0,
+    errorCode: change.errorCode ?? 0,
     diag: change.diag,
   });
   return { subject: `panda.worker.${change.state}`, payload: WorkerChanged.encode(message).finish() };

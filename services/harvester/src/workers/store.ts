@@ -113,6 +113,7 @@ export class WorkerStore {
             previousState: current.state,
             state: to,
             exitCode: row.exitCode,
+            errorCode: row.errorCode,
             diag: row.diag,
           }),
         ]);
