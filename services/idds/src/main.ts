@@ -27,6 +27,7 @@ import { loadIddsConfig } from './config.js';
 import { migrations, SCHEMA } from './db/migrations.js';
 import { workflowService } from './grpc/handlers.js';
 import { onInputsDone } from './workflows/on-inputs-done.js';
+import { WorkflowControl } from './workflows/control.js';
 import { WorkflowQueries } from './workflows/queries.js';
 import { WorkflowSubmitter } from './workflows/submit.js';
 
@@ -59,7 +60,10 @@ async function main(): Promise<void> {
     afterCommit: () => outbox.kick(),
   });
   const server = createGrpcServer(logger);
-  server.add(WorkflowServiceDefinition, workflowService(submitter, new WorkflowQueries(db, jobs)));
+  server.add(
+    WorkflowServiceDefinition,
+    workflowService(submitter, new WorkflowQueries(db, jobs), new WorkflowControl(db, outbox, jedi, logger)),
+  );
 
   outbox.start(shutdown.signal);
   await consumer.start();

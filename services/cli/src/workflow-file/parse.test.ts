@@ -47,6 +47,10 @@ describe('parseWorkflowFile', () => {
       site: '',
       memoryMultiplier: 0,
       memoryMaxMb: 0,
+      maxJobsPerTask: 0,
+      priority: 0,
+      labels: {},
+      finalJob: undefined,
       jobs: [
         { name: 'init', label: 'pipetaskInit', command: 'echo init', parents: [], memoryMb: 0, cores: 0 },
         {
@@ -72,6 +76,10 @@ describe('parseWorkflowFile', () => {
       site: '',
       memoryMultiplier: 0,
       memoryMaxMb: 0,
+      maxJobsPerTask: 0,
+      priority: 0,
+      labels: {},
+      finalJob: undefined,
       jobs: [{ name: 'a', label: '', command: 'true', parents: [], memoryMb: 0, cores: 0 }],
     });
   });

@@ -16,6 +16,30 @@ const jobSchema = z.strictObject({
   cores: count(),
 });
 
+const environment = () => z.record(z.string(), z.string()).default({});
+
+const labelSchema = z.strictObject({
+  memoryMb: count(),
+  cores: count(),
+  walltimeS: count(),
+  queue: text(),
+  site: text(),
+  maxAttempts: count(),
+  memoryMultiplier: z.number().min(0).default(0),
+  memoryMaxMb: count(),
+  priority: count(),
+  environment: environment(),
+});
+
+const finalJobSchema = z.strictObject({
+  command: z.string().min(1),
+  whenRun: z.enum(['ALWAYS', 'SUCCESS', 'NEVER']).default('ALWAYS'),
+  memoryMb: count(),
+  cores: count(),
+  queue: text(),
+  environment: environment(),
+});
+
 const workflowSchema = z.strictObject({
   name: z.string().min(1),
   campaign: text(),
@@ -25,6 +49,10 @@ const workflowSchema = z.strictObject({
   site: text(),
   memoryMultiplier: z.number().min(0).default(0),
   memoryMaxMb: count(),
+  maxJobsPerTask: count(),
+  priority: count(),
+  labels: z.record(z.string(), labelSchema).default({}),
+  finalJob: finalJobSchema.optional(),
   jobs: z.array(jobSchema).min(1),
 });
 
@@ -49,7 +77,8 @@ export function parseWorkflowFile(source: string, fileName: string): WorkflowSpe
     const problems = result.error.issues.map((issue) => describeIssue(issue, raw));
     throw usageError(`${fileName}: invalid workflow:\n  ${problems.join('\n  ')}`);
   }
-  return result.data;
+  const { finalJob, ...rest } = result.data;
+  return finalJob ? { ...rest, finalJob: { ...finalJob, whenRun: finalJob.whenRun } } : { ...rest, finalJob: undefined };
 }
 
 /** Reads and parses `path`; an unreadable file is a usage error. */

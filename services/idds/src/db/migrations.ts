@@ -74,8 +74,37 @@ class WorkflowRetry1700000000200 implements MigrationInterface {
   }
 }
 
+/** Per-label task settings, the final job, and pruning only once every parent is settled. */
+class LabelsFinalJob1700000000300 implements MigrationInterface {
+  name = 'LabelsFinalJob1700000000300';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE idds.tasks
+      ADD COLUMN queue text NOT NULL DEFAULT '',
+      ADD COLUMN site text NOT NULL DEFAULT '',
+      ADD COLUMN max_attempts int NOT NULL DEFAULT 0,
+      ADD COLUMN priority int NOT NULL DEFAULT 0,
+      ADD COLUMN walltime_s int NOT NULL DEFAULT 0,
+      ADD COLUMN memory_multiplier double precision NOT NULL DEFAULT 0,
+      ADD COLUMN memory_max_mb int NOT NULL DEFAULT 0`);
+    await q.query(`ALTER TABLE idds.nodes
+      ADD COLUMN n_parents_dead int NOT NULL DEFAULT 0,
+      ADD COLUMN is_final boolean NOT NULL DEFAULT false`);
+    await q.query(`ALTER TABLE idds.workflows ADD COLUMN final_when text NOT NULL DEFAULT ''
+      CHECK (final_when IN ('', 'ALWAYS', 'SUCCESS'))`);
+    await q.query(`CREATE INDEX nodes_final ON idds.nodes (workflow_id) WHERE is_final`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX idds.nodes_final`);
+    await q.query(`ALTER TABLE idds.workflows DROP COLUMN final_when`);
+    await q.query(`ALTER TABLE idds.nodes DROP COLUMN n_parents_dead, DROP COLUMN is_final`);
+    await q.query(`ALTER TABLE idds.tasks DROP COLUMN queue, DROP COLUMN site, DROP COLUMN max_attempts,
+      DROP COLUMN priority, DROP COLUMN walltime_s, DROP COLUMN memory_multiplier, DROP COLUMN memory_max_mb`);
+  }
+}
+
 export const migrations: MigrationClass[] = [
   messagingMigration(SCHEMA),
   Workflows1700000000100,
   WorkflowRetry1700000000200,
+  LabelsFinalJob1700000000300,
 ];

@@ -1,5 +1,5 @@
 import type { Outbox, OutgoingEvent, Sql } from '@panda/platform';
-import { InputsPruned } from '@panda/proto';
+import { InputsPruned, InputsReleased } from '@panda/proto';
 import type { InputsDone } from '@panda/proto';
 import { releaseReadyNodes } from './release.js';
 import type { WorkflowRow } from './workflow-row.js';
@@ -7,10 +7,11 @@ import { workflowEvent } from './workflow-row.js';
 import { workflowStateOf, workflowStates } from './workflow-state.js';
 
 /**
- * jedi reports inputs done. Finished nodes count towards their children, and children whose
- * parents have all finished are released; descendants of a finally failed node are pruned
- * (they can never run); the workflow's counters and state follow. Nodes not in `released`
- * (a repeat) are left alone.
+ * jedi reports inputs done. A finished node counts as a good parent of its children, a
+ * finally failed one as a dead parent. A child is released when every parent finished; once
+ * every parent is settled and one is dead it is pruned, and so on down (set-based, level by
+ * level). A failed job with attempts left never reaches here, so it blocks its children.
+ * The final job runs when everything else is settled (ALWAYS) or all succeeded (SUCCESS).
  */
 export function onInputsDone(outbox: Outbox) {
   return async (sql: Sql, event: InputsDone): Promise<void> => {
@@ -23,49 +24,104 @@ export function onInputsDone(outbox: Outbox) {
 
     const { ids: finished } = await markDone(sql, wf, ids('finished'), 'finished');
     const { ids: failed, wereUnreleased } = await markDone(sql, wf, ids('failed'), 'failed');
-
-    let candidates: number[] = [];
-    if (finished.length) {
-      const children = await sql.query<{ node_id: string }>(
-        `WITH c AS (SELECT child_id, count(*)::int AS k FROM idds.edges WHERE parent_id = ANY($1::bigint[])
-                    GROUP BY child_id)
-         UPDATE idds.nodes n SET n_parents_done = n.n_parents_done + c.k FROM c
-         WHERE n.node_id = c.child_id RETURNING n.node_id`,
-        [finished],
-      );
-      candidates = children.map((c) => Number(c.node_id));
-    }
-    let pruned = 0;
-    if (failed.length) {
+    const candidates = [
+      ...(await countParents(sql, finished, 'n_parents_done')),
+      ...(await countParents(sql, failed, 'n_parents_dead')),
+    ];
+    // Prune children whose parents are all settled with one dead, then their children, ...
+    const prunedRows: { node_id: string; jedi_task_id: string }[] = [];
+    let frontier = candidates;
+    while (frontier.length) {
       const rows = await sql.query<{ node_id: string; jedi_task_id: string }>(
-        `WITH RECURSIVE d(node_id) AS (
-           SELECT child_id FROM idds.edges WHERE parent_id = ANY($1::bigint[])
-           UNION SELECT e.child_id FROM idds.edges e JOIN d ON e.parent_id = d.node_id),
-         p AS (UPDATE idds.nodes SET state = 'pruned' WHERE node_id IN (SELECT node_id FROM d) AND state = 'unreleased'
-               RETURNING node_id, task_ref)
+        `WITH p AS (UPDATE idds.nodes SET state = 'pruned'
+                    WHERE node_id = ANY($1::bigint[]) AND state = 'unreleased' AND n_parents_dead > 0
+                      AND n_parents_done + n_parents_dead = n_parents
+                    RETURNING node_id, task_ref)
          SELECT p.node_id, t.jedi_task_id FROM p JOIN idds.tasks t USING (task_ref) ORDER BY p.node_id`,
-        [failed],
+        [frontier],
       );
-      pruned = rows.length;
-      await outbox.write(sql, prunedEvents(Number(wf.workflow_id), rows));
+      prunedRows.push(...rows);
+      frontier = await countParents(
+        sql,
+        rows.map((r) => Number(r.node_id)),
+        'n_parents_dead',
+      );
+      candidates.push(...frontier);
     }
+    await outbox.write(sql, perTask(Number(wf.workflow_id), prunedRows, 'panda.input.pruned'));
     if (candidates.length) await releaseReadyNodes(sql, outbox, Number(wf.workflow_id), candidates);
 
-    const [counted] = await sql.query<WorkflowRow>(
+    let [counted] = await sql.query<WorkflowRow>(
       `UPDATE idds.workflows SET finished = finished + $2, failed = failed + $3, pruned = pruned + $4,
          released = released + $5, updated_at = now() WHERE workflow_id = $1 RETURNING *`,
-      [wf.workflow_id, finished.length, failed.length, pruned, wereUnreleased],
+      [wf.workflow_id, finished.length, failed.length, prunedRows.length, wereUnreleased],
     );
-    const next = workflowStateOf(counted!);
-    if (next !== counted!.state) {
-      workflowStates.assertMove(counted!.state, next);
+    counted = await settleFinalJob(sql, outbox, counted!);
+    const next = workflowStateOf(counted);
+    if (next !== counted.state) {
+      workflowStates.assertMove(counted.state, next);
       const [moved] = await sql.query<WorkflowRow>(
         `UPDATE idds.workflows SET state = $2, updated_at = now() WHERE workflow_id = $1 RETURNING *`,
         [wf.workflow_id, next],
       );
-      await outbox.write(sql, [workflowEvent(moved!, counted!.state)]);
+      await outbox.write(sql, [workflowEvent(moved!, counted.state)]);
     }
   };
+}
+
+/** Adds 1 per settled parent to `column` of its children; returns the children touched. */
+async function countParents(
+  sql: Sql,
+  parents: number[],
+  column: 'n_parents_done' | 'n_parents_dead',
+): Promise<number[]> {
+  if (parents.length === 0) return [];
+  const rows = await sql.query<{ node_id: string }>(
+    `WITH c AS (SELECT child_id, count(*)::int AS k FROM idds.edges WHERE parent_id = ANY($1::bigint[])
+                GROUP BY child_id)
+     UPDATE idds.nodes n SET ${column} = n.${column} + c.k FROM c WHERE n.node_id = c.child_id RETURNING n.node_id`,
+    [parents],
+  );
+  return rows.map((r) => Number(r.node_id));
+}
+
+/**
+ * Once every other node is settled, the final job (if any, still unreleased) is released
+ * (ALWAYS, or SUCCESS when all succeeded) or pruned (SUCCESS after a failure).
+ */
+async function settleFinalJob(sql: Sql, outbox: Outbox, wf: WorkflowRow): Promise<WorkflowRow> {
+  if (!wf.final_when) return wf;
+  const settled = wf.finished + wf.failed + wf.pruned;
+  if (settled !== wf.total - 1) return wf;
+  const [final] = await sql.query<{ node_id: string; state: string }>(
+    `SELECT node_id, state FROM idds.nodes WHERE workflow_id = $1 AND is_final FOR UPDATE`,
+    [wf.workflow_id],
+  );
+  if (!final || final.state !== 'unreleased') return wf;
+  if (wf.final_when === 'ALWAYS' || wf.failed + wf.pruned === 0) {
+    const rows = await sql.query<{ node_id: string; jedi_task_id: string }>(
+      `WITH r AS (UPDATE idds.nodes SET state = 'released' WHERE node_id = $1 RETURNING node_id, task_ref)
+       SELECT r.node_id, t.jedi_task_id FROM r JOIN idds.tasks t USING (task_ref)`,
+      [final.node_id],
+    );
+    await outbox.write(sql, perTask(Number(wf.workflow_id), rows, 'panda.input.released'));
+    const [row] = await sql.query<WorkflowRow>(
+      `UPDATE idds.workflows SET released = released + 1 WHERE workflow_id = $1 RETURNING *`,
+      [wf.workflow_id],
+    );
+    return row!;
+  }
+  const rows = await sql.query<{ node_id: string; jedi_task_id: string }>(
+    `WITH p AS (UPDATE idds.nodes SET state = 'pruned' WHERE node_id = $1 RETURNING node_id, task_ref)
+     SELECT p.node_id, t.jedi_task_id FROM p JOIN idds.tasks t USING (task_ref)`,
+    [final.node_id],
+  );
+  await outbox.write(sql, perTask(Number(wf.workflow_id), rows, 'panda.input.pruned'));
+  const [row] = await sql.query<WorkflowRow>(
+    `UPDATE idds.workflows SET pruned = pruned + 1 WHERE workflow_id = $1 RETURNING *`,
+    [wf.workflow_id],
+  );
+  return row!;
 }
 
 async function markDone(
@@ -89,9 +145,11 @@ async function markDone(
   };
 }
 
-function prunedEvents(
+/** One event per jedi task, e.g. `panda.input.pruned` with InputsPruned. */
+function perTask(
   workflowId: number,
   rows: { node_id: string; jedi_task_id: string }[],
+  subject: 'panda.input.pruned' | 'panda.input.released',
 ): OutgoingEvent[] {
   const byTask = new Map<number, number[]>();
   for (const r of rows) {
@@ -100,8 +158,9 @@ function prunedEvents(
     if (list) list.push(Number(r.node_id));
     else byTask.set(t, [Number(r.node_id)]);
   }
+  const codec = subject === 'panda.input.pruned' ? InputsPruned : InputsReleased;
   return [...byTask].map(([taskId, nodeIds]) => ({
-    subject: 'panda.input.pruned',
-    payload: InputsPruned.encode({ workflowId, taskId, nodeIds }).finish(),
+    subject,
+    payload: codec.encode({ workflowId, taskId, nodeIds }).finish(),
   }));
 }

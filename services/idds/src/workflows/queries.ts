@@ -51,15 +51,24 @@ export class WorkflowQueries {
     const labelOf = new Map(
       tasks.filter((t) => t.jedi_task_id).map((t) => [Number(t.jedi_task_id), t.label]),
     );
-    const counts = labelOf.size
-      ? (await this.jobs.countJobs({ taskIds: [...labelOf.keys()] }, { signal })).counts
-      : [];
+    const { counts, exitCodes } = labelOf.size
+      ? await this.jobs.countJobs({ taskIds: [...labelOf.keys()] }, { signal })
+      : { counts: [], exitCodes: [] };
     const labels = [...new Set(tasks.map((t) => t.label))];
     const { rows, total } = buildReport(
       labels,
       nodes,
       counts.map((c) => ({ label: labelOf.get(c.taskId) ?? '', state: c.state, count: c.count })),
     );
-    return { workflow: toWorkflow(wf), rows, total };
+    const byLabel = new Map<string, number>();
+    for (const e of exitCodes) {
+      const key = `${labelOf.get(e.taskId) ?? ''}\u0000${e.exitCode}`;
+      byLabel.set(key, (byLabel.get(key) ?? 0) + e.count);
+    }
+    const exitCodeCounts = [...byLabel].map(([key, count]) => {
+      const [label, code] = key.split('\u0000') as [string, string];
+      return { label, exitCode: Number(code), count };
+    });
+    return { workflow: toWorkflow(wf), rows, total, exitCodes: exitCodeCounts };
   }
 }

@@ -14,7 +14,7 @@ export async function releaseReadyNodes(
   const rows = await sql.query<{ node_id: string; jedi_task_id: string }>(
     `WITH r AS (
        UPDATE idds.nodes SET state = 'released'
-       WHERE workflow_id = $1 AND state = 'unreleased' AND n_parents_done = n_parents
+       WHERE workflow_id = $1 AND state = 'unreleased' AND n_parents_done = n_parents AND NOT is_final
          AND ($2::bigint[] IS NULL OR node_id = ANY($2::bigint[]))
        RETURNING node_id, task_ref)
      SELECT r.node_id, t.jedi_task_id FROM r JOIN idds.tasks t USING (task_ref) ORDER BY r.node_id`,

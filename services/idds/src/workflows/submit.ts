@@ -2,8 +2,10 @@ import type { Logger, Outbox, Sql } from '@panda/platform';
 import type { TaskInputSpec, TaskServiceClient, WorkflowSpec } from '@panda/proto';
 import { planTasks } from './plan-tasks.js';
 import { releaseReadyNodes } from './release.js';
+import { finalJobNode, resolveJob } from './resolve.js';
+import { storeWorkflow } from './store-workflow.js';
 import { validateWorkflow } from './validate.js';
-import type { WorkflowRow } from './workflow-row.js';
+import type { TaskRow, WorkflowRow } from './workflow-row.js';
 import { workflowEvent } from './workflow-row.js';
 import { workflowStates } from './workflow-state.js';
 
@@ -29,61 +31,17 @@ export class WorkflowSubmitter {
   ) {}
 
   async submit(spec: WorkflowSpec | undefined, signal?: AbortSignal): Promise<number> {
-    const ordered = validateWorkflow(spec);
+    const ordered = validateWorkflow(spec).map((j) => resolveJob(spec!, j));
     const wf = spec!;
-    const tasks = planTasks(wf.name, ordered, this.options.maxJobsPerTask);
-    const workflowId = await this.db.tx(async (sql) => {
-      const [row] = await sql.query<{ workflow_id: string }>(
-        `INSERT INTO idds.workflows (name, user_name, campaign, queue, max_attempts, state, total, site,
-           memory_multiplier, memory_max_mb)
-         VALUES ($1, $2, $3, $4, $5, 'New', $6, $7, $8, $9) RETURNING workflow_id`,
-        [
-          wf.name,
-          wf.user,
-          wf.campaign,
-          wf.queue,
-          wf.maxAttempts || this.options.defaultMaxAttempts,
-          ordered.length,
-          wf.site,
-          wf.memoryMultiplier,
-          wf.memoryMaxMb,
-        ],
-      );
-      const id = row!.workflow_id;
-      const refs = await sql.query<{ task_ref: string; name: string }>(
-        `INSERT INTO idds.tasks (workflow_id, name, label, chunk)
-         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[]) RETURNING task_ref, name`,
-        [id, tasks.map((t) => t.name), tasks.map((t) => t.label), tasks.map((t) => t.chunk)],
-      );
-      const refOf = new Map(refs.map((r) => [r.name, r.task_ref]));
-      const nodeTask = tasks.flatMap((t) => t.jobs.map(() => refOf.get(t.name)!));
-      const jobs = tasks.flatMap((t) => t.jobs);
-      await sql.query(
-        `INSERT INTO idds.nodes (workflow_id, task_ref, name, label, command, memory_mb, cores, state, n_parents)
-         SELECT $1, r, n, l, c, m, k, 'unreleased', p
-         FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[])
-           AS u(r, n, l, c, m, k, p)`,
-        [
-          id,
-          nodeTask,
-          jobs.map((j) => j.name),
-          jobs.map((j) => j.label),
-          jobs.map((j) => j.command),
-          jobs.map((j) => j.memoryMb),
-          jobs.map((j) => j.cores),
-          jobs.map((j) => j.parents.length),
-        ],
-      );
-      const edges = jobs.flatMap((j) => j.parents.map((p) => [p, j.name] as const));
-      await sql.query(
-        `INSERT INTO idds.edges (parent_id, child_id)
-         SELECT p.node_id, c.node_id FROM unnest($2::text[], $3::text[]) AS e(pn, cn)
-         JOIN idds.nodes p ON p.workflow_id = $1 AND p.name = e.pn
-         JOIN idds.nodes c ON c.workflow_id = $1 AND c.name = e.cn`,
-        [id, edges.map((e) => e[0]), edges.map((e) => e[1])],
-      );
-      return Number(id);
-    });
+    const finalNode = finalJobNode(wf);
+    const tasks = planTasks(
+      wf.name,
+      finalNode ? [...ordered, finalNode] : ordered,
+      wf.maxJobsPerTask || this.options.maxJobsPerTask,
+    );
+    const workflowId = await this.db.tx((sql) =>
+      storeWorkflow(sql, wf, tasks, finalNode, this.options.defaultMaxAttempts),
+    );
     this.logger.info({ workflowId, jobs: ordered.length, tasks: tasks.length }, 'workflow stored');
     try {
       await this.activate(workflowId, signal);
@@ -100,8 +58,8 @@ export class WorkflowSubmitter {
       workflowId,
     ]);
     if (!wf || wf.state !== 'New') return;
-    const tasks = await this.db.query<{ task_ref: string; name: string; label: string; chunk: number }>(
-      `SELECT task_ref, name, label, chunk FROM idds.tasks WHERE workflow_id = $1 ORDER BY task_ref`,
+    const tasks = await this.db.query<TaskRow>(
+      `SELECT * FROM idds.tasks WHERE workflow_id = $1 ORDER BY task_ref`,
       [workflowId],
     );
     const nodes = await this.db.query<{
@@ -136,13 +94,13 @@ export class WorkflowSubmitter {
           name: t.name,
           label: t.label,
           chunk: t.chunk,
-          queue: wf.queue,
-          maxAttempts: wf.max_attempts,
-          priority: 0,
-          walltimeS: 0,
-          site: wf.site,
-          memoryMultiplier: wf.memory_multiplier,
-          memoryMaxMb: wf.memory_max_mb,
+          queue: t.queue,
+          maxAttempts: t.max_attempts,
+          priority: t.priority,
+          walltimeS: t.walltime_s,
+          site: t.site,
+          memoryMultiplier: t.memory_multiplier,
+          memoryMaxMb: t.memory_max_mb,
           inputs: inputsOf.get(t.task_ref) ?? [],
         })),
       },

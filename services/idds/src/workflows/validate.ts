@@ -32,6 +32,30 @@ export function validateWorkflow(wf: WorkflowSpec | undefined): JobSpec[] {
     throw new InvalidArgumentError('workflow.maxAttempts', `must be between 0 and ${LIMITS.maxAttempts}`);
   }
   if (wf.jobs.length === 0) throw new InvalidArgumentError('workflow.jobs', 'has no jobs');
+  if (wf.maxJobsPerTask < 0)
+    throw new InvalidArgumentError('workflow.maxJobsPerTask', 'must not be negative');
+  for (const [label, d] of Object.entries(wf.labels)) {
+    const f = `workflow.labels.${label}`;
+    if (d.memoryMb < 0 || d.memoryMb > LIMITS.maxMemoryMb)
+      throw new InvalidArgumentError(f, `memoryMb ${d.memoryMb} is out of range`);
+    if (d.cores < 0 || d.cores > LIMITS.maxCores)
+      throw new InvalidArgumentError(f, `cores ${d.cores} is out of range`);
+    if (d.maxAttempts < 0 || d.maxAttempts > LIMITS.maxAttempts)
+      throw new InvalidArgumentError(f, 'maxAttempts is out of range');
+    for (const k of Object.keys(d.environment)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+        throw new InvalidArgumentError(f, `environment name '${k}' is not valid`);
+    }
+  }
+  if (wf.finalJob) {
+    if (!wf.finalJob.command.trim()) throw new InvalidArgumentError('workflow.finalJob.command', 'is empty');
+    if (!['ALWAYS', 'SUCCESS', 'NEVER', ''].includes(wf.finalJob.whenRun)) {
+      throw new InvalidArgumentError(
+        'workflow.finalJob.whenRun',
+        `'${wf.finalJob.whenRun}' is not ALWAYS, SUCCESS or NEVER`,
+      );
+    }
+  }
 
   const index = new Map<string, number>();
   wf.jobs.forEach((j, i) => {
@@ -45,6 +69,8 @@ export function validateWorkflow(wf: WorkflowSpec | undefined): JobSpec[] {
     }
     index.set(j.name, i);
     if (!j.label.trim()) throw new InvalidArgumentError(f, 'label is empty');
+    if (j.label === 'finalJob')
+      throw new InvalidArgumentError(f, "label 'finalJob' is reserved for the final job");
     if (!/^[A-Za-z0-9_.-]+$/.test(j.label))
       throw new InvalidArgumentError(
         f,

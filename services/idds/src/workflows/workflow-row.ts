@@ -21,6 +21,23 @@ export interface WorkflowRow {
   site: string;
   memory_multiplier: number;
   memory_max_mb: number;
+  final_when: '' | 'ALWAYS' | 'SUCCESS';
+}
+
+export interface TaskRow {
+  task_ref: string;
+  workflow_id: string;
+  name: string;
+  label: string;
+  chunk: number;
+  jedi_task_id: string | null;
+  queue: string;
+  site: string;
+  max_attempts: number;
+  priority: number;
+  walltime_s: number;
+  memory_multiplier: number;
+  memory_max_mb: number;
 }
 
 export function toWorkflow(r: WorkflowRow): Workflow {

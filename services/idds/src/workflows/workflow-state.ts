@@ -11,9 +11,10 @@ export const workflowStates = new TransitionTable<WorkflowState>('workflow', {
   New: ['Transforming', 'Failed', 'Cancelled'],
   Transforming: ['Finished', 'SubFinished', 'Failed', 'Cancelled'],
   Finished: [],
-  SubFinished: [],
-  Failed: [],
-  Cancelled: [],
+  // Restart re-runs what failed or was pruned (or cancelled).
+  SubFinished: ['Transforming'],
+  Failed: ['Transforming'],
+  Cancelled: ['Transforming'],
 });
 
 export const TERMINAL_WORKFLOW_STATES: readonly WorkflowState[] = [

@@ -28,6 +28,9 @@ export function taskService(store: TaskStore, commands: TaskCommands): TaskServi
     async resumeTask(req, ctx) {
       return commands.resume(req.taskId, ctx.signal);
     },
+    async restartInputs(req) {
+      return commands.restartInputs(req.taskId, req.rerunNodeIds, req.resetNodeIds);
+    },
     async setTaskPriority(req, ctx) {
       return commands.setPriority(req.taskId, req.priority, ctx.signal);
     },

@@ -4,6 +4,7 @@ import type { JobServiceClient, Task } from '@panda/proto';
 import type { InputRow } from '../inputs/input-row.js';
 import type { JobGenerator } from '../inputs/job-generator.js';
 import { closeTaskIfDone, settleInputs } from './task-progress.js';
+import { taskStates } from './task-state.js';
 import type { TaskState } from './task-state.js';
 import type { TaskRow } from './task-store.js';
 import { moveTask, toTask } from './task-store.js';
@@ -37,6 +38,7 @@ const ALLOWED: Record<string, ReadonlySet<TaskState>> = {
   retry: new Set<TaskState>(['finished', 'failed', 'exhausted']),
   pause: new Set<TaskState>(['ready', 'pending', 'scouting', 'running', 'throttled']),
   resume: new Set<TaskState>(['paused', 'throttled']),
+  restart: new Set<TaskState>(['ready', 'pending', 'running', 'done', 'finished', 'failed', 'exhausted', 'aborted', 'prepared']),
   setPriority: new Set<TaskState>([
     'registered',
     'defined',
@@ -149,6 +151,46 @@ export class TaskCommands {
       );
       await this.server.setJobsPriority({ taskId, priority }, { signal });
       return row ?? t;
+    });
+  }
+
+  /**
+   * Workflow restart: `rerun` inputs run again now, `reset` ones wait for release again, both
+   * with fresh user attempts; inputs with a job in flight or finished are left alone.
+   */
+  restartInputs(taskId: number, rerun: number[], reset: number[]): Promise<Task> {
+    return this.command(taskId, 'restart', async (sql, t) => {
+      const open = ['failed', 'missing', 'ready', 'defined'];
+      await sql.query(
+        `UPDATE jedi.task_inputs SET state = 'defined', failed_attempts = 0, modified_at = now()
+         WHERE task_id = $1 AND node_id = ANY($2::bigint[]) AND state = ANY($3::text[])`,
+        [taskId, reset, open],
+      );
+      const again = await sql.query<InputRow>(
+        `UPDATE jedi.task_inputs SET state = 'ready', failed_attempts = 0, modified_at = now()
+         WHERE task_id = $1 AND node_id = ANY($2::bigint[]) AND state = ANY($3::text[]) RETURNING *`,
+        [taskId, rerun, open],
+      );
+      const [counted] = await sql.query<TaskRow>(
+        `UPDATE jedi.tasks SET
+           inputs_finished = (SELECT count(*) FROM jedi.task_inputs WHERE task_id = $1 AND state = 'finished'),
+           inputs_failed = (SELECT count(*) FROM jedi.task_inputs WHERE task_id = $1 AND state = 'failed'),
+           inputs_missing = (SELECT count(*) FROM jedi.task_inputs WHERE task_id = $1 AND state = 'missing'),
+           modified_at = now()
+         WHERE task_id = $1 RETURNING *`,
+        [taskId],
+      );
+      let task = counted!;
+      if (task.state === 'prepared') return task;
+      if (taskStates.canMove(task.state, 'toretry')) {
+        task = await moveTask(sql, this.outbox, await moveTask(sql, this.outbox, task, 'toretry'), 'ready');
+      }
+      again.sort((a, b) => Number(a.input_id) - Number(b.input_id));
+      return this.generator.generate(
+        sql,
+        task,
+        again.map((input) => ({ input, attemptNr: input.attempt_nr + 1 })),
+      );
     });
   }
 

@@ -2,12 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { finalTaskState, taskStates } from './task-state.js';
 
 describe('task lifecycle', () => {
-  it('done and aborted are final', () => {
-    expect(taskStates.isFinal('done')).toBe(true);
-    expect(taskStates.isFinal('aborted')).toBe(true);
-  });
-  it('retry only from finished, failed or exhausted', () => {
-    expect(taskStates.sourcesOf('toretry').sort()).toEqual(['exhausted', 'failed', 'finished']);
+  it('done and aborted only leave through a workflow restart', () => {
+    expect(taskStates.canMove('done', 'running')).toBe(false);
+    expect(taskStates.canMove('aborted', 'ready')).toBe(false);
+    expect(taskStates.sourcesOf('toretry').sort()).toEqual(['aborted', 'done', 'exhausted', 'failed', 'finished']);
   });
   it('the thin path is legal', () => {
     expect(taskStates.canMove('ready', 'running')).toBe(true);

@@ -4,7 +4,8 @@ import { TransitionTable } from '@panda/platform';
  * JEDI task lifecycle, same names in code, database and API.
  * registered -> ready -> running -> prepared -> done (every input ok) | finished (some) | failed (none);
  * pending (with a reason), paused, throttled, exhausted, finishing, aborting/aborted and toretry
- * are reached by commands and brokerage (see the task engine issue).
+ * are reached by commands and brokerage. Nothing leaves done or aborted except a workflow
+ * restart (toretry), which the task command `retry` does not allow.
  */
 export type TaskState =
   | 'registered'
@@ -41,8 +42,9 @@ export const taskStates = new TransitionTable<TaskState>('task', {
   failed: ['toretry'],
   toretry: ['ready'],
   aborting: ['aborted'],
-  done: [],
-  aborted: [],
+  // A workflow restart may re-run inputs of a done or aborted task.
+  done: ['toretry'],
+  aborted: ['toretry'],
 });
 
 /** PostProcessor verdict: done = every input ok, finished = some ok, failed = none ok. */

@@ -45,7 +45,11 @@ export function jobService(
       return { jobs: await queries.list(req) };
     },
     async countJobs(req) {
-      return { counts: await queries.countByTaskAndState(req.taskIds) };
+      const [counts, exitCodes] = await Promise.all([
+        queries.countByTaskAndState(req.taskIds),
+        queries.exitCodesByTask(req.taskIds),
+      ]);
+      return { counts, exitCodes };
     },
     async errorCatalogue(req) {
       return { codes: ERROR_CATALOGUE.filter((e) => !req.source || e.source === req.source) };

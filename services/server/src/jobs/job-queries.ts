@@ -1,6 +1,6 @@
 import { InvalidArgumentError, NotFoundError } from '@panda/platform';
 import type { Sql } from '@panda/platform';
-import type { Job, JobStateCount, ListJobsRequest } from '@panda/proto';
+import type { Job, JobStateCount, ListJobsRequest, TaskExitCodeCount } from '@panda/proto';
 import type { JobRow } from './job-row.js';
 import { toJob } from './job-row.js';
 import { jobStates } from './job-state.js';
@@ -38,6 +38,17 @@ export class JobQueries {
       [taskIds],
     );
     return rows.map((r) => ({ taskId: Number(r.task_id), state: r.state, count: r.n }));
+  }
+
+  async exitCodesByTask(taskIds: number[]): Promise<TaskExitCodeCount[]> {
+    if (taskIds.length === 0) return [];
+    const rows = await this.sql.query<{ task_id: string; exit_code: number; n: number }>(
+      `SELECT task_id, exit_code, count(*)::int AS n FROM server.jobs
+       WHERE task_id = ANY($1::bigint[]) AND state = 'failed' AND exit_code <> 0
+       GROUP BY task_id, exit_code ORDER BY task_id, exit_code`,
+      [taskIds],
+    );
+    return rows.map((r) => ({ taskId: Number(r.task_id), exitCode: r.exit_code, count: r.n }));
   }
 
   async queueStats(queues: string[]): Promise<Map<string, Record<string, number>>> {
