@@ -12,6 +12,9 @@ export function workflowService(
     async submitWorkflow(req, ctx) {
       return { workflowId: await submitter.submit(req.workflow, ctx.signal) };
     },
+    async submitWorkflowStream(chunks, ctx) {
+      return { workflowId: await submitter.submitStream(chunks, ctx.signal) };
+    },
     async getWorkflow(req) {
       return queries.get(req.workflowId);
     },

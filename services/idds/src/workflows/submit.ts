@@ -1,13 +1,16 @@
 import type { Logger, Outbox, Sql } from '@panda/platform';
-import type { TaskInputSpec, TaskServiceClient, WorkflowSpec } from '@panda/proto';
+import type { SubmitWorkflowChunk, TaskInputSpec, TaskServiceClient, WorkflowSpec } from '@panda/proto';
 import { planTasks } from './plan-tasks.js';
 import { releaseReadyNodes } from './release.js';
 import { finalJobNode, resolveJob } from './resolve.js';
 import { storeWorkflow } from './store-workflow.js';
+import { StreamIngest } from './stream-submit.js';
 import { validateWorkflow } from './validate.js';
 import type { TaskRow, WorkflowRow } from './workflow-row.js';
 import { workflowEvent } from './workflow-row.js';
 import { workflowStates } from './workflow-state.js';
+
+const ACTIVATION_PAGE = 10_000;
 
 export interface SubmitOptions {
   maxJobsPerTask: number;
@@ -52,6 +55,22 @@ export class WorkflowSubmitter {
     return workflowId;
   }
 
+  /** Step 1 for a streamed workflow (batches, parents first), then steps 2 and 3. */
+  async submitStream(chunks: AsyncIterable<SubmitWorkflowChunk>, signal?: AbortSignal): Promise<number> {
+    const started = performance.now();
+    const { workflowId, total } = await this.db.tx((sql) =>
+      new StreamIngest(sql, this.options.maxJobsPerTask, this.options.defaultMaxAttempts).run(chunks),
+    );
+    const ms = Math.round(performance.now() - started);
+    this.logger.info({ workflowId, jobs: total, ms }, 'streamed workflow stored');
+    try {
+      await this.activate(workflowId, signal);
+    } catch (err) {
+      this.logger.warn({ err, workflowId }, 'workflow stored but not activated yet; will retry');
+    }
+    return workflowId;
+  }
+
   /** Steps 2 and 3 for a workflow in New. */
   async activate(workflowId: number, signal?: AbortSignal): Promise<void> {
     const [wf] = await this.db.query<WorkflowRow>(`SELECT * FROM idds.workflows WHERE workflow_id = $1`, [
@@ -62,50 +81,59 @@ export class WorkflowSubmitter {
       `SELECT * FROM idds.tasks WHERE workflow_id = $1 ORDER BY task_ref`,
       [workflowId],
     );
-    const nodes = await this.db.query<{
-      node_id: string;
-      task_ref: string;
-      name: string;
-      command: string;
-      memory_mb: number;
-      cores: number;
-    }>(
-      `SELECT node_id, task_ref, name, command, memory_mb, cores FROM idds.nodes WHERE workflow_id = $1 ORDER BY node_id`,
-      [workflowId],
-    );
-    const inputsOf = new Map<string, TaskInputSpec[]>();
-    for (const n of nodes) {
-      const input = {
-        nodeId: Number(n.node_id),
-        name: n.name,
-        command: n.command,
-        memoryMb: n.memory_mb,
-        cores: n.cores,
-      };
-      const list = inputsOf.get(n.task_ref);
-      if (list) list.push(input);
-      else inputsOf.set(n.task_ref, [input]);
+    // Page by page per task: memory follows the page size, not the workflow size.
+    const created: { name: string; taskId: number }[] = [];
+    for (const t of tasks) {
+      let after = '0';
+      let first = true;
+      for (;;) {
+        const page = await this.db.query<{
+          node_id: string;
+          name: string;
+          command: string;
+          memory_mb: number;
+          cores: number;
+        }>(
+          `SELECT node_id, name, command, memory_mb, cores FROM idds.nodes
+           WHERE task_ref = $1 AND node_id > $2 ORDER BY node_id LIMIT $3`,
+          [t.task_ref, after, ACTIVATION_PAGE],
+        );
+        if (page.length === 0 && !first) break;
+        const inputs: TaskInputSpec[] = page.map((n) => ({
+          nodeId: Number(n.node_id),
+          name: n.name,
+          command: n.command,
+          memoryMb: n.memory_mb,
+          cores: n.cores,
+        }));
+        const res = await this.jedi.createTasks(
+          {
+            workflowId,
+            workflowName: wf.name,
+            tasks: [
+              {
+                name: t.name,
+                label: t.label,
+                chunk: t.chunk,
+                queue: t.queue,
+                maxAttempts: t.max_attempts,
+                priority: t.priority,
+                walltimeS: t.walltime_s,
+                site: t.site,
+                memoryMultiplier: t.memory_multiplier,
+                memoryMaxMb: t.memory_max_mb,
+                inputs,
+              },
+            ],
+          },
+          { signal },
+        );
+        if (first) created.push(...res.tasks);
+        first = false;
+        if (page.length < ACTIVATION_PAGE) break;
+        after = page[page.length - 1]!.node_id;
+      }
     }
-    const created = await this.jedi.createTasks(
-      {
-        workflowId,
-        workflowName: wf.name,
-        tasks: tasks.map((t) => ({
-          name: t.name,
-          label: t.label,
-          chunk: t.chunk,
-          queue: t.queue,
-          maxAttempts: t.max_attempts,
-          priority: t.priority,
-          walltimeS: t.walltime_s,
-          site: t.site,
-          memoryMultiplier: t.memory_multiplier,
-          memoryMaxMb: t.memory_max_mb,
-          inputs: inputsOf.get(t.task_ref) ?? [],
-        })),
-      },
-      { signal },
-    );
     await this.outbox.tx(async (sql) => {
       const [locked] = await sql.query<WorkflowRow>(
         `SELECT * FROM idds.workflows WHERE workflow_id = $1 FOR UPDATE`,
@@ -115,7 +143,7 @@ export class WorkflowSubmitter {
       await sql.query(
         `UPDATE idds.tasks t SET jedi_task_id = c.id FROM unnest($2::text[], $3::bigint[]) AS c(name, id)
          WHERE t.workflow_id = $1 AND t.name = c.name`,
-        [workflowId, created.tasks.map((t) => t.name), created.tasks.map((t) => t.taskId)],
+        [workflowId, created.map((t) => t.name), created.map((t) => t.taskId)],
       );
       workflowStates.assertMove(locked.state, 'Transforming');
       const [moved] = await sql.query<WorkflowRow>(

@@ -18,6 +18,13 @@ const wf = (jobs: JobSpec[]): WorkflowSpec => ({
   queue: 'Q',
   maxAttempts: 0,
   jobs,
+  memoryMultiplier: 0,
+  memoryMaxMb: 0,
+  site: '',
+  maxJobsPerTask: 0,
+  priority: 0,
+  labels: {},
+  finalJob: undefined,
 });
 
 describe('validateWorkflow', () => {

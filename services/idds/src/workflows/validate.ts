@@ -8,7 +8,7 @@ export const LIMITS = {
   maxAttempts: 100,
 };
 
-const jobField = (i: number, j: JobSpec) => `jobs[${i}] (${j.name ? j.name.slice(0, 80) : 'unnamed'})`;
+export const jobField = (i: number, j: JobSpec) => `jobs[${i}] (${j.name ? j.name.slice(0, 80) : 'unnamed'})`;
 
 /**
  * Checks a workflow before anything is stored. Throws InvalidArgumentError naming the
@@ -17,6 +17,22 @@ const jobField = (i: number, j: JobSpec) => `jobs[${i}] (${j.name ? j.name.slice
  * Returns the jobs in a topological order (parents before children).
  */
 export function validateWorkflow(wf: WorkflowSpec | undefined): JobSpec[] {
+  validateHeader(wf);
+  if (wf!.jobs.length === 0) throw new InvalidArgumentError('workflow.jobs', 'has no jobs');
+  const index = new Map<string, number>();
+  wf!.jobs.forEach((j, i) => {
+    if (index.has(j.name)) {
+      throw new InvalidArgumentError(jobField(i, j), `duplicate job name (also jobs[${index.get(j.name)}])`);
+    }
+    validateJob(j, i);
+    index.set(j.name, i);
+  });
+  wf!.jobs.forEach((j, i) => validateParents(j, i, (p) => index.has(p)));
+  return topologicalOrder(wf!.jobs, index);
+}
+
+/** Everything about a workflow but its jobs. */
+export function validateHeader(wf: WorkflowSpec | undefined): asserts wf is WorkflowSpec {
   if (!wf) throw new InvalidArgumentError('workflow', 'is missing');
   if (!wf.name.trim()) throw new InvalidArgumentError('workflow.name', 'is empty');
   if (wf.name.length > 255) throw new InvalidArgumentError('workflow.name', 'is longer than 255 characters');
@@ -31,7 +47,6 @@ export function validateWorkflow(wf: WorkflowSpec | undefined): JobSpec[] {
   if (wf.maxAttempts < 0 || wf.maxAttempts > LIMITS.maxAttempts) {
     throw new InvalidArgumentError('workflow.maxAttempts', `must be between 0 and ${LIMITS.maxAttempts}`);
   }
-  if (wf.jobs.length === 0) throw new InvalidArgumentError('workflow.jobs', 'has no jobs');
   if (wf.maxJobsPerTask < 0)
     throw new InvalidArgumentError('workflow.maxJobsPerTask', 'must not be negative');
   for (const [label, d] of Object.entries(wf.labels)) {
@@ -56,46 +71,39 @@ export function validateWorkflow(wf: WorkflowSpec | undefined): JobSpec[] {
       );
     }
   }
+}
 
-  const index = new Map<string, number>();
-  wf.jobs.forEach((j, i) => {
-    const f = jobField(i, j);
-    if (!j.name.trim()) throw new InvalidArgumentError(f, 'name is empty');
-    if (j.name.length > LIMITS.maxNameLength) {
-      throw new InvalidArgumentError(f, `name is longer than ${LIMITS.maxNameLength} characters`);
-    }
-    if (index.has(j.name)) {
-      throw new InvalidArgumentError(f, `duplicate job name (also jobs[${index.get(j.name)}])`);
-    }
-    index.set(j.name, i);
-    if (!j.label.trim()) throw new InvalidArgumentError(f, 'label is empty');
-    if (j.label === 'finalJob')
-      throw new InvalidArgumentError(f, "label 'finalJob' is reserved for the final job");
-    if (!/^[A-Za-z0-9_.-]+$/.test(j.label))
-      throw new InvalidArgumentError(
-        f,
-        `label '${j.label}' has characters other than letters, digits, _ . -`,
-      );
-    if (!j.command.trim()) throw new InvalidArgumentError(f, 'command is empty');
-    if (j.memoryMb < 0 || j.memoryMb > LIMITS.maxMemoryMb) {
-      throw new InvalidArgumentError(f, `memoryMb ${j.memoryMb} is out of range 0..${LIMITS.maxMemoryMb}`);
-    }
-    if (j.cores < 0 || j.cores > LIMITS.maxCores) {
-      throw new InvalidArgumentError(f, `cores ${j.cores} is out of range 0..${LIMITS.maxCores}`);
-    }
-  });
+/** One job's own fields (not its parents). `i` is its position, used in the message. */
+export function validateJob(j: JobSpec, i: number): void {
+  const f = jobField(i, j);
+  if (!j.name.trim()) throw new InvalidArgumentError(f, 'name is empty');
+  if (j.name.length > LIMITS.maxNameLength) {
+    throw new InvalidArgumentError(f, `name is longer than ${LIMITS.maxNameLength} characters`);
+  }
+  if (!j.label.trim()) throw new InvalidArgumentError(f, 'label is empty');
+  if (j.label === 'finalJob')
+    throw new InvalidArgumentError(f, "label 'finalJob' is reserved for the final job");
+  if (!/^[A-Za-z0-9_.-]+$/.test(j.label)) {
+    throw new InvalidArgumentError(f, `label '${j.label}' has characters other than letters, digits, _ . -`);
+  }
+  if (!j.command.trim()) throw new InvalidArgumentError(f, 'command is empty');
+  if (j.memoryMb < 0 || j.memoryMb > LIMITS.maxMemoryMb) {
+    throw new InvalidArgumentError(f, `memoryMb ${j.memoryMb} is out of range 0..${LIMITS.maxMemoryMb}`);
+  }
+  if (j.cores < 0 || j.cores > LIMITS.maxCores) {
+    throw new InvalidArgumentError(f, `cores ${j.cores} is out of range 0..${LIMITS.maxCores}`);
+  }
+}
 
-  wf.jobs.forEach((j, i) => {
-    const seen = new Set<string>();
-    for (const p of j.parents) {
-      if (!index.has(p)) throw new InvalidArgumentError(jobField(i, j), `parent '${p}' does not exist`);
-      if (p === j.name) throw new InvalidArgumentError(jobField(i, j), 'is its own parent');
-      if (seen.has(p)) throw new InvalidArgumentError(jobField(i, j), `parent '${p}' listed twice`);
-      seen.add(p);
-    }
-  });
-
-  return topologicalOrder(wf.jobs, index);
+/** A job's parents: known (per `known`), not itself, not repeated. */
+export function validateParents(j: JobSpec, i: number, known: (name: string) => boolean): void {
+  const seen = new Set<string>();
+  for (const p of j.parents) {
+    if (p === j.name) throw new InvalidArgumentError(jobField(i, j), 'is its own parent');
+    if (!known(p)) throw new InvalidArgumentError(jobField(i, j), `parent '${p}' does not exist`);
+    if (seen.has(p)) throw new InvalidArgumentError(jobField(i, j), `parent '${p}' listed twice`);
+    seen.add(p);
+  }
 }
 
 function topologicalOrder(jobs: JobSpec[], index: Map<string, number>): JobSpec[] {

@@ -38,7 +38,17 @@ const ALLOWED: Record<string, ReadonlySet<TaskState>> = {
   retry: new Set<TaskState>(['finished', 'failed', 'exhausted']),
   pause: new Set<TaskState>(['ready', 'pending', 'scouting', 'running', 'throttled']),
   resume: new Set<TaskState>(['paused', 'throttled']),
-  restart: new Set<TaskState>(['ready', 'pending', 'running', 'done', 'finished', 'failed', 'exhausted', 'aborted', 'prepared']),
+  restart: new Set<TaskState>([
+    'ready',
+    'pending',
+    'running',
+    'done',
+    'finished',
+    'failed',
+    'exhausted',
+    'aborted',
+    'prepared',
+  ]),
   setPriority: new Set<TaskState>([
     'registered',
     'defined',

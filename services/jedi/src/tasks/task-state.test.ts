@@ -5,7 +5,13 @@ describe('task lifecycle', () => {
   it('done and aborted only leave through a workflow restart', () => {
     expect(taskStates.canMove('done', 'running')).toBe(false);
     expect(taskStates.canMove('aborted', 'ready')).toBe(false);
-    expect(taskStates.sourcesOf('toretry').sort()).toEqual(['aborted', 'done', 'exhausted', 'failed', 'finished']);
+    expect(taskStates.sourcesOf('toretry').sort()).toEqual([
+      'aborted',
+      'done',
+      'exhausted',
+      'failed',
+      'finished',
+    ]);
   });
   it('the thin path is legal', () => {
     expect(taskStates.canMove('ready', 'running')).toBe(true);

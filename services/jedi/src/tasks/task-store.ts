@@ -127,23 +127,28 @@ export class TaskStore {
               t.name,
             ])
           )[0]!;
-        if (inserted[0]) {
-          await sql.query(
-            `INSERT INTO jedi.task_inputs (task_id, node_id, name, command, memory_mb, base_memory_mb, cores, state)
-             SELECT $1, n, nm, c, m, m, k, 'defined'
-             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::int[], $6::int[]) AS u(n, nm, c, m, k)
-             ON CONFLICT (node_id) DO NOTHING`,
-            [
-              row.task_id,
-              t.inputs.map((i) => i.nodeId),
-              t.inputs.map((i) => i.name),
-              t.inputs.map((i) => i.command),
-              t.inputs.map((i) => i.memoryMb || DEFAULTS.memoryMb),
-              t.inputs.map((i) => i.cores || DEFAULTS.cores),
-            ],
-          );
-          await this.outbox.write(sql, [taskEvent(row, '')]);
+        // Inputs may come over several calls (big workflows are activated page by page).
+        const added = await sql.query(
+          `INSERT INTO jedi.task_inputs (task_id, node_id, name, command, memory_mb, base_memory_mb, cores, state)
+           SELECT $1, n, nm, c, m, m, k, 'defined'
+           FROM unnest($2::bigint[], $3::text[], $4::text[], $5::int[], $6::int[]) AS u(n, nm, c, m, k)
+           ON CONFLICT (node_id) DO NOTHING RETURNING input_id`,
+          [
+            row.task_id,
+            t.inputs.map((i) => i.nodeId),
+            t.inputs.map((i) => i.name),
+            t.inputs.map((i) => i.command),
+            t.inputs.map((i) => i.memoryMb || DEFAULTS.memoryMb),
+            t.inputs.map((i) => i.cores || DEFAULTS.cores),
+          ],
+        );
+        if (!inserted[0] && added.length) {
+          await sql.query(`UPDATE jedi.tasks SET inputs_total = inputs_total + $2 WHERE task_id = $1`, [
+            row.task_id,
+            added.length,
+          ]);
         }
+        if (inserted[0]) await this.outbox.write(sql, [taskEvent(row, '')]);
         created.push({ name: t.name, taskId: Number(row.task_id) });
       }
       return created;
