@@ -20,6 +20,33 @@ const schema = baseConfigSchema.extend({
   maxJobs: count().default(0),
   /** Seconds between SIGTERM and SIGKILL when the payload is killed. */
   killGraceS: z.coerce.number().min(0).default(5),
+  /** Memory limit = the job's memory (else --memory-mb) x this (PQ pilot_rss_grace); 0: no limit. */
+  memoryGrace: z.coerce.number().min(0).default(2),
+  /** Seconds between samples of the payload's process tree (prmon's interval). */
+  monitorIntervalS: z.coerce.number().positive().default(60),
+  /** Seconds between walltime, looping and lost-heartbeat checks. */
+  checkIntervalS: z.coerce.number().positive().default(60),
+  /** Walltime limit = the job's walltime x (1 + this / 100) (PQ pilot_walltime_grace). */
+  walltimeGracePct: z.coerce.number().min(0).default(0),
+  /** A payload with no file changed in its work dir for this long is killed (1150); 0: off. */
+  loopingLimitS: z.coerce.number().min(0).default(7200),
+  /** With no successful update for this long the pilot aborts the job (1317); 0: off. */
+  lostHeartbeatS: z.coerce.number().min(0).default(10800),
+  /** Send payload output and JSON log files to the gateway as they are written. */
+  realtimeLogs: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
+  /** JSON-lines log files in the job's work dir to tail (Rubin: REALTIME_LOGFILES), comma separated. */
+  logFiles: z.string().default('payload-log.json'),
+  /** Milliseconds between reads of the tailed files (the original reads every 5 s). */
+  logPollMs: z.coerce.number().int().positive().default(1000),
+  /** Bearer token from harvester, sent on every gateway call. */
+  token: z.string().default(''),
+  /** Push mode: seconds each getJob may wait at the gateway for a job; 0: pull mode (exit when none). */
+  waitS: z.coerce.number().int().min(0).max(300).default(0),
+  /** Push mode: exit after this many seconds without a job; 0: wait until stopped. */
+  idleS: z.coerce.number().min(0).default(0),
 });
 
 export type PilotOptions = z.infer<typeof schema>;
@@ -36,12 +63,27 @@ const FLAGS = {
   'walltime-s': 'walltimeS',
   'max-jobs': 'maxJobs',
   'kill-grace-s': 'killGraceS',
+  'memory-grace': 'memoryGrace',
+  'monitor-interval-s': 'monitorIntervalS',
+  'check-interval-s': 'checkIntervalS',
+  'walltime-grace-pct': 'walltimeGracePct',
+  'looping-limit-s': 'loopingLimitS',
+  'lost-heartbeat-s': 'lostHeartbeatS',
+  'realtime-logs': 'realtimeLogs',
+  'log-files': 'logFiles',
+  'log-poll-ms': 'logPollMs',
+  token: 'token',
+  'wait-s': 'waitS',
+  'idle-s': 'idleS',
   'log-level': 'logLevel',
 } as const satisfies Record<string, keyof PilotOptions>;
 
 export const USAGE = `usage: panda-pilot [--queue Q] [--gateway-url URL] [--worker-id ID] [--work-dir DIR]
                    [--heartbeat-s S] [--memory-mb MB] [--cores N] [--walltime-s S] [--max-jobs N]
-                   [--kill-grace-s S] [--log-level LEVEL]
+                   [--kill-grace-s S] [--memory-grace F] [--monitor-interval-s S]
+                   [--check-interval-s S] [--walltime-grace-pct P] [--looping-limit-s S]
+                   [--lost-heartbeat-s S] [--realtime-logs true|false] [--log-files A,B]
+                   [--log-poll-ms MS] [--token T] [--wait-s S] [--idle-s S] [--log-level LEVEL]
 Each flag may instead be given as PANDA_PILOT_<FLAG> (e.g. PANDA_PILOT_GATEWAY_URL); flags win.`;
 
 export type ParsedCommandLine = { help: true } | { help: false; options: PilotOptions };

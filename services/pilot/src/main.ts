@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { constants } from 'node:os';
 import { ConfigError, createLogger, Shutdown } from '@panda/platform';
 import { parseCommandLine, USAGE } from './config.js';
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
     });
   }
 
-  const gateway = new GatewayClient({ baseUrl: options.gatewayUrl, logger });
+  const gateway = new GatewayClient({ baseUrl: options.gatewayUrl, logger, token: options.token });
   logger.info(
     { gatewayUrl: options.gatewayUrl, workDir: options.workDir, node: hostname() },
     'pilot starting',
@@ -52,13 +53,15 @@ async function main(): Promise<void> {
     node: hostname(),
     stop: stop.signal,
     echo: (line) => process.stdout.write(`${line}\n`),
+    // harvester's local plugin writes the pilot's output to pilot.log in its work dir
+    pilotLogFile: join(options.workDir, 'pilot.log'),
   });
   shutdown.add('finish current job', async () => {
     await run;
   });
   const summary = await run;
   if (stop.signal.aborted) return; // the shutdown handler exits
-  process.exitCode = summary.reason === 'gateway' ? 1 : 0;
+  process.exitCode = summary.reason === 'gateway' || summary.reason === 'lostheartbeat' ? 1 : 0;
 }
 
 main().catch((err: unknown) => {

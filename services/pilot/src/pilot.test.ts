@@ -1,6 +1,3 @@
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,73 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PilotOptions } from './config.js';
 import { GatewayClient } from './gateway/client.js';
 import { runPilot } from './pilot.js';
+import { FakeGateway } from './test-support/fake-gateway.js';
 
 const logger = createLogger({ service: 'pilot-test', level: 'silent' });
-
-interface FakeJob {
-  pandaId: number;
-  attemptNr: number;
-  command: string;
-}
-
-/** A tiny HTTP server playing the pilot-gateway. */
-class FakeGateway {
-  readonly getJobs: Record<string, unknown>[] = [];
-  readonly updates: Record<string, unknown>[] = [];
-  /** Answer this many requests with 503 first. */
-  unavailable = 0;
-  /** Reply to `running` updates with this commandToPilot. */
-  commandToPilot = '';
-  private server: Server | undefined;
-  url = '';
-
-  constructor(private readonly jobs: FakeJob[]) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      let raw = '';
-      req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
-      req.on('end', () => {
-        const body = JSON.parse(raw) as Record<string, unknown>;
-        const reply = (status: number, payload: unknown) => {
-          res.writeHead(status, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(payload));
-        };
-        if (this.unavailable > 0) {
-          this.unavailable--;
-          return reply(503, { error: 'server unavailable, retry later' });
-        }
-        if (req.url === '/pilot/v1/getJob') {
-          this.getJobs.push(body);
-          const job = this.jobs.shift();
-          return reply(200, {
-            job: job ? { ...job, name: `job-${job.pandaId}`, queue: 'Q', walltimeS: 0, extra: 1 } : null,
-          });
-        }
-        if (req.url === '/pilot/v1/updateJob') {
-          this.updates.push(body);
-          const command = body.state === 'running' ? this.commandToPilot : '';
-          return reply(200, { result: 'ok', state: body.state, commandToPilot: command, message: '' });
-        }
-        reply(404, { error: 'no route' });
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-
-  states(pandaId: number): unknown[] {
-    return this.updates.filter((u) => u.pandaId === pandaId).map((u) => u.state);
-  }
-
-  final(pandaId: number): Record<string, unknown> | undefined {
-    return this.updates.filter((u) => u.pandaId === pandaId).at(-1);
-  }
-}
 
 let workDir: string;
 let gateway: FakeGateway;
@@ -102,6 +35,18 @@ function options(over: Partial<PilotOptions> = {}): PilotOptions {
     walltimeS: 0,
     maxJobs: 0,
     killGraceS: 1,
+    memoryGrace: 2,
+    monitorIntervalS: 60,
+    checkIntervalS: 60,
+    walltimeGracePct: 0,
+    loopingLimitS: 7200,
+    lostHeartbeatS: 10800,
+    realtimeLogs: true,
+    logFiles: 'payload-log.json',
+    logPollMs: 100,
+    token: '',
+    waitS: 0,
+    idleS: 0,
     ...over,
   };
 }

@@ -1,12 +1,17 @@
 import type { Logger } from '@panda/platform';
 import type { PilotOptions } from './config.js';
-import type { GetJobRequest, JobUpdate, PilotJob, UpdateReply } from './gateway/types.js';
+import type { GetJobRequest, JobUpdate, LogBatchJson, PilotJob, UpdateReply } from './gateway/types.js';
+import { PilotErrorCodes } from './job/error-codes.js';
+import { memoryLimit } from './job/limits.js';
+import type { JobLimits } from './job/limits.js';
 import { runJob } from './job/run-job.js';
 import type { JobOutcome } from './job/run-job.js';
 
 export interface PilotGateway {
   getJob(request: GetJobRequest, signal?: AbortSignal): Promise<PilotJob | null>;
   updateJob(update: JobUpdate): Promise<UpdateReply>;
+  postLogs?(batch: LogBatchJson): Promise<void>;
+  uploadArchive?(pandaId: number, name: string, content: Buffer): Promise<void>;
 }
 
 export interface PilotDeps {
@@ -18,12 +23,24 @@ export interface PilotDeps {
   stop: AbortSignal;
   echo?: (line: string) => void;
   now?: () => number;
+  /** The pilot's own log file (its stdout, as harvester writes it), for the job archives. */
+  pilotLogFile?: string;
 }
 
 export interface PilotSummary {
   jobs: { pandaId: number; outcome: JobOutcome }[];
   /** Why the loop ended. */
-  reason: 'nojob' | 'maxjobs' | 'walltime' | 'stopped' | 'gateway';
+  reason: 'nojob' | 'maxjobs' | 'walltime' | 'stopped' | 'gateway' | 'idle' | 'lostheartbeat';
+}
+
+/** The limits of one job from its description and the pilot's options. */
+export function jobLimits(options: PilotOptions, job: PilotJob, remainingWalltimeS: number): JobLimits {
+  const limits: JobLimits = memoryLimit(job.memoryMb, options.memoryMb, options.memoryGrace);
+  if (job.walltimeS > 0) limits.walltimeMs = job.walltimeS * 1000 * (1 + options.walltimeGracePct / 100);
+  else if (remainingWalltimeS > 0) limits.walltimeMs = remainingWalltimeS * 1000;
+  if (options.loopingLimitS > 0) limits.loopingMs = options.loopingLimitS * 1000;
+  if (options.lostHeartbeatS > 0) limits.lostHeartbeatMs = options.lostHeartbeatS * 1000;
+  return limits;
 }
 
 /** Seconds of walltime below which the pilot asks for no further job. */
@@ -40,8 +57,12 @@ export async function runPilot(deps: PilotDeps): Promise<PilotSummary> {
     return { jobs, reason };
   };
 
+  let lastJobAt = started;
   for (;;) {
     if (deps.stop.aborted) return done('stopped');
+    if (options.waitS > 0 && options.idleS > 0 && now() - lastJobAt > options.idleS * 1000) {
+      return done('idle');
+    }
     if (options.maxJobs > 0 && jobs.length >= options.maxJobs) return done('maxjobs');
     let remainingWalltimeS = 0;
     if (options.walltimeS > 0) {
@@ -50,6 +71,7 @@ export async function runPilot(deps: PilotDeps): Promise<PilotSummary> {
     }
 
     let job: PilotJob | null;
+    const askedAt = now();
     try {
       job = await gateway.getJob(
         {
@@ -59,6 +81,7 @@ export async function runPilot(deps: PilotDeps): Promise<PilotSummary> {
           cores: options.cores,
           remainingWalltimeS,
           workerId: options.workerId,
+          ...(options.waitS > 0 ? { waitS: options.waitS } : {}),
         },
         deps.stop,
       );
@@ -67,7 +90,11 @@ export async function runPilot(deps: PilotDeps): Promise<PilotSummary> {
       logger.error({ err }, 'getJob failed');
       return done('gateway');
     }
-    if (!job) return done('nojob');
+    if (!job) {
+      if (options.waitS > 0) continue; // push mode: ask again, the gateway holds the call
+      return done('nojob');
+    }
+    lastJobAt = now();
 
     logger.info({ pandaId: job.pandaId, attemptNr: job.attemptNr, name: job.name }, 'got job');
     const outcome = await runJob(
@@ -81,9 +108,26 @@ export async function runPilot(deps: PilotDeps): Promise<PilotSummary> {
         killGraceMs: options.killGraceS * 1000,
         stop: deps.stop,
         echo: deps.echo,
+        limits: jobLimits(options, job, remainingWalltimeS),
+        monitorIntervalMs: options.monitorIntervalS * 1000,
+        checkIntervalMs: options.checkIntervalS * 1000,
+        realtimeLogs: options.realtimeLogs
+          ? { files: logFileList(options.logFiles), pollMs: options.logPollMs }
+          : undefined,
+        archive: true,
+        pilotLogFile: deps.pilotLogFile,
+        getjobS: (now() - askedAt) / 1000,
       },
       job,
     );
     jobs.push({ pandaId: job.pandaId, outcome });
+    if (outcome.errorCode === PilotErrorCodes.LOST_HEARTBEAT) return done('lostheartbeat');
   }
+}
+
+function logFileList(text: string): string[] {
+  return text
+    .split(/[,:]/)
+    .map((f) => f.trim())
+    .filter((f) => f.length > 0 && !f.includes('/'));
 }

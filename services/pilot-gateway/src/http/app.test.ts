@@ -207,7 +207,7 @@ describe('POST /pilot/v1/updateJob', () => {
     app = buildApp({ dispatch: client, logger });
     const res = await post('/pilot/v1/updateJob', update);
     expect(res.statusCode).toBe(200);
-    expect(calls.update).toEqual([{ updates: [update] }]);
+    expect(calls.update).toEqual([{ updates: [{ ...update, errors: [] }] }]);
     expect(res.json()).toEqual({ result: 'ok', state: 'failed', commandToPilot: '', message: '' });
   });
 
@@ -230,7 +230,25 @@ describe('POST /pilot/v1/updateJob', () => {
       errorDiag: '',
       node: '',
       workerId: '',
+      errors: [],
     });
+  });
+
+  it('forwards the metrics and extra error pairs of a final update, refusing unknown metric fields', async () => {
+    const { client, calls } = fakeDispatch({
+      update: async () => ({
+        results: [{ pandaId: 42, result: 'ok', state: 'failed', commandToPilot: '', message: '' }],
+      }),
+    });
+    app = buildApp({ dispatch: client, logger });
+    const metrics = { maxPssKb: 900_000, avgPssKb: 500_000, cpuTimeS: 1.5, payloadS: 12.25, maxProcesses: 3 };
+    const errors = [{ source: 'exe', code: 3, diag: 'boom' }];
+    const res = await post('/pilot/v1/updateJob', { ...update, errorCode: 1235, metrics, errors });
+    expect(res.statusCode).toBe(200);
+    expect(calls.update[0]?.updates[0]).toMatchObject({ errorCode: 1235, metrics, errors });
+    const bad = await post('/pilot/v1/updateJob', { ...update, metrics: { maxPss: 1 } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toEqual({ error: 'metrics.maxPss: unknown field' });
   });
 
   it('refuses an unknown state and an unknown field', async () => {

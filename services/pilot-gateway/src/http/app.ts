@@ -2,6 +2,10 @@ import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from '@panda/platform';
 import type { DispatchServiceClient } from '@panda/proto';
+import { pilotAuth } from '../auth/hook.js';
+import { registerLogRoutes } from '../logs/routes.js';
+import type { LogStore } from '../logs/store.js';
+import type { QueueWaiters } from '../push/waiters.js';
 import { registerPilotRoutes } from './routes.js';
 
 /** The part of server's DispatchService the gateway calls (tests pass a fake). */
@@ -12,7 +16,28 @@ export interface GatewayAppOptions {
   logger: Logger;
   /** Fastify's own per-request logging; off in tests. */
   logRequests?: boolean;
+  /** Real-time logs and archives; log routes answer 503 without it. */
+  logStore?: LogStore;
+  /** Push mode; without it getJob answers at once. */
+  waiters?: QueueWaiters;
+  /** Token checking; default: optional tokens, none checked. */
+  auth?: { secret?: string; required: boolean };
+  limits?: Partial<GatewayLimits>;
 }
+
+export interface GatewayLimits {
+  logMaxLineChars: number;
+  logMaxRecords: number;
+  archiveMaxFileBytes: number;
+  pushFallbackPollMs: number;
+}
+
+const DEFAULT_LIMITS: GatewayLimits = {
+  logMaxLineChars: 16_384,
+  logMaxRecords: 1000,
+  archiveMaxFileBytes: 64 * 1024 ** 2,
+  pushFallbackPollMs: 5000,
+};
 
 /** The HTTP app with every route; not listening yet. */
 export function buildApp(options: GatewayAppOptions): FastifyInstance {
@@ -20,7 +45,7 @@ export function buildApp(options: GatewayAppOptions): FastifyInstance {
     // pino's Logger is a FastifyBaseLogger; typing the instance with the base keeps routes generic.
     loggerInstance: options.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: !options.logRequests }),
-    bodyLimit: 1024 * 1024,
+    bodyLimit: 8 * 1024 * 1024,
     return503OnClosing: true,
   });
 
@@ -31,6 +56,11 @@ export function buildApp(options: GatewayAppOptions): FastifyInstance {
       return reply.code(500).send({ error: 'internal error' });
     }
     // Fastify's own client errors: bad JSON, empty body, wrong content type, too large.
+    if (status === 413) {
+      return reply
+        .code(413)
+        .send({ error: `body: larger than the limit of ${limitOf(request.routeOptions.bodyLimit)}` });
+    }
     return reply.code(status).send({ error: `body: ${err.message}` });
   });
   app.setNotFoundHandler((request, reply) =>
@@ -38,6 +68,22 @@ export function buildApp(options: GatewayAppOptions): FastifyInstance {
   );
 
   app.get('/healthz', () => ({ status: 'ok' }));
-  registerPilotRoutes(app, options.dispatch);
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const auth = pilotAuth(options.auth ?? { required: false });
+  registerPilotRoutes(app, {
+    dispatch: options.dispatch,
+    waiters: options.waiters,
+    fallbackPollMs: limits.pushFallbackPollMs,
+    auth,
+  });
+  registerLogRoutes(app, {
+    store: options.logStore,
+    limits: { maxLineChars: limits.logMaxLineChars, maxRecords: limits.logMaxRecords },
+    archiveMaxFileBytes: limits.archiveMaxFileBytes,
+    auth,
+  });
   return app;
 }
+
+const limitOf = (bytes: number | undefined) =>
+  bytes === undefined ? 'this route' : `${bytes} bytes (${Math.round((bytes / 1024 ** 2) * 10) / 10} MiB)`;

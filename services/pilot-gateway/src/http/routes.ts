@@ -1,9 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Job } from '@panda/proto';
 import type { z } from 'zod';
+import type { QueueWaiters } from '../push/waiters.js';
 import type { DispatchClient } from './app.js';
 import { httpFailureOf } from './grpc-errors.js';
 import { describeIssue, getJobBody, updateJobBody } from './schemas.js';
+import type { GetJobBody } from './schemas.js';
 
 /** A Job as JSON: camelCase, timestamps as ISO strings or null. */
 export function jobToJson(job: Job): Record<string, unknown> {
@@ -48,21 +50,58 @@ function sendFailure(err: unknown, request: FastifyRequest, reply: FastifyReply)
   return reply.code(failure.status).send({ error: failure.error });
 }
 
+export interface PilotRoutesOptions {
+  dispatch: DispatchClient;
+  /** Push mode: held getJob calls, woken by activations. Without it `waitS` is ignored. */
+  waiters?: QueueWaiters;
+  /** A held getJob asks the server again this often even without an announcement. */
+  fallbackPollMs: number;
+  auth: preHandlerAsyncHookHandler;
+}
+
+/**
+ * One job for the pilot, or null. With `waitS` (push mode) the call is held: the waiter is
+ * registered first, then the server asked; with no job it sleeps until a job is activated on
+ * its queue (or the fallback poll), and asks again, until `waitS` is over.
+ */
+async function acquireOne(
+  o: PilotRoutesOptions,
+  body: GetJobBody,
+  signal: AbortSignal,
+): Promise<Job | undefined> {
+  const { waitS, ...request } = body;
+  const ask = async () => (await o.dispatch.acquireJobs({ ...request, nJobs: 1 }, { signal })).jobs[0];
+  if (!o.waiters || waitS <= 0) return ask();
+  const deadline = Date.now() + waitS * 1000;
+  const ticket = o.waiters.enter(body.queue);
+  try {
+    for (;;) {
+      const job = await ask();
+      const left = deadline - Date.now();
+      if (job || left <= 0 || signal.aborted || o.waiters.closed) return job;
+      await ticket.wait(Math.min(left, o.fallbackPollMs), signal);
+      if (signal.aborted) return undefined;
+    }
+  } finally {
+    ticket.leave();
+  }
+}
+
 /** `POST /pilot/v1/getJob` and `POST /pilot/v1/updateJob`, forwarded to DispatchService. */
-export function registerPilotRoutes(app: FastifyInstance, dispatch: DispatchClient): void {
-  app.post('/pilot/v1/getJob', async (request, reply) => {
+export function registerPilotRoutes(app: FastifyInstance, o: PilotRoutesOptions): void {
+  const { dispatch } = o;
+  app.post('/pilot/v1/getJob', { preHandler: o.auth }, async (request, reply) => {
     const body = parseBody(getJobBody, request, reply);
     if (!body) return reply;
     try {
-      const response = await dispatch.acquireJobs({ ...body, nJobs: 1 }, { signal: clientGoneSignal(reply) });
-      const job = response.jobs[0];
+      const job = await acquireOne(o, body, clientGoneSignal(reply));
       return { job: job ? jobToJson(job) : null };
     } catch (err) {
       return sendFailure(err, request, reply);
     }
   });
 
-  app.post('/pilot/v1/updateJob', async (request, reply) => {
+  app.post('/pilot/v1/updateJob', { preHandler: o.auth }, async (request, reply) => {
     const body = parseBody(updateJobBody, request, reply);
     if (!body) return reply;
     try {

@@ -11,11 +11,41 @@ export const getJobBody = z.strictObject({
   cores: count().default(0),
   remainingWalltimeS: count().default(0),
   workerId: text(200).default(''),
+  /** Push mode: hold the call up to this many seconds until a job is activated on the queue. */
+  waitS: z.number().int().min(0).max(300).default(0),
 });
 export type GetJobBody = z.infer<typeof getJobBody>;
 
 /** The states a pilot may report. */
 export const PILOT_REPORTED_STATES = ['starting', 'running', 'finished', 'failed'] as const;
+
+const kb = () => z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const secs = () => z.number().min(0).max(1e9);
+
+/** panda.server.v1.JobMetrics as JSON (memory in kB, times in s). Unknown fields are refused. */
+export const jobMetrics = z.strictObject({
+  maxPssKb: kb().optional(),
+  avgPssKb: kb().optional(),
+  maxRssKb: kb().optional(),
+  avgRssKb: kb().optional(),
+  maxVmemKb: kb().optional(),
+  avgVmemKb: kb().optional(),
+  maxSwapKb: kb().optional(),
+  avgSwapKb: kb().optional(),
+  cpuTimeS: secs().optional(),
+  maxProcesses: count().optional(),
+  maxThreads: count().optional(),
+  getjobS: secs().optional(),
+  setupS: secs().optional(),
+  payloadS: secs().optional(),
+});
+
+/** One extra error pair (source exe, sup, ...). */
+export const jobError = z.strictObject({
+  source: z.string().min(1).max(32),
+  code: z.number().int().min(-2_147_483_648).max(2_147_483_647),
+  diag: text(4000).default(''),
+});
 
 /** Body of `POST /pilot/v1/updateJob`. Unknown fields are refused. */
 export const updateJobBody = z.strictObject({
@@ -27,6 +57,8 @@ export const updateJobBody = z.strictObject({
   errorDiag: text(4000).default(''),
   node: text(256).default(''),
   workerId: text(200).default(''),
+  errors: z.array(jobError).max(20).default([]),
+  metrics: jobMetrics.optional(),
 });
 export type UpdateJobBody = z.infer<typeof updateJobBody>;
 
@@ -34,7 +66,9 @@ export type UpdateJobBody = z.infer<typeof updateJobBody>;
 export function describeIssue(error: z.ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'body: invalid';
-  if (issue.code === 'unrecognized_keys') return `${issue.keys[0] ?? 'body'}: unknown field`;
+  if (issue.code === 'unrecognized_keys') {
+    return `${[...issue.path, issue.keys[0] ?? 'body'].join('.')}: unknown field`;
+  }
   const field = issue.path.length ? issue.path.join('.') : 'body';
   return `${field}: ${issue.message}`;
 }

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@panda/platform';
 import type { z } from 'zod';
-import { getJobResponse, updateJobResponse } from './types.js';
-import type { GetJobRequest, JobUpdate, PilotJob, UpdateReply } from './types.js';
+import { getJobResponse, logsResponse, updateJobResponse } from './types.js';
+import type { GetJobRequest, JobUpdate, LogBatchJson, PilotJob, UpdateReply } from './types.js';
 
 /** The gateway answered with a status that retrying will not fix (4xx, 500). */
 export class GatewayError extends Error {
@@ -18,6 +18,8 @@ export class GatewayError extends Error {
 export interface GatewayClientOptions {
   baseUrl: string;
   logger: Logger;
+  /** Bearer token issued by harvester, sent on every call ('' sends none). */
+  token?: string;
   /** Timeout of one HTTP request. */
   requestTimeoutMs?: number;
   /** Attempts per call (first try included) for getJob and heartbeats. */
@@ -44,8 +46,39 @@ export class GatewayClient {
 
   /** A job to run, or null when the queue has none. `signal` stops the retries. */
   async getJob(request: GetJobRequest, signal?: AbortSignal): Promise<PilotJob | null> {
-    const body = await this.post('/pilot/v1/getJob', request, getJobResponse, this.o.attempts ?? 5, signal);
+    // A long poll is held by the gateway up to waitS: the request may take that long.
+    const timeoutMs = (request.waitS ?? 0) * 1000 + (this.o.requestTimeoutMs ?? 120_000);
+    const body = await this.post(
+      '/pilot/v1/getJob',
+      request,
+      getJobResponse,
+      this.o.attempts ?? 5,
+      signal,
+      timeoutMs,
+    );
     return body.job;
+  }
+
+  /** Real-time log records of one job; one attempt (the shipper keeps them for the next poll). */
+  async postLogs(batch: LogBatchJson): Promise<void> {
+    await this.post('/logs/v1/records', batch, logsResponse, 1);
+  }
+
+  /** Stores one file of a job's log archive at the gateway (replacing one of the same name). */
+  async uploadArchive(pandaId: number, name: string, content: Buffer): Promise<void> {
+    const url = `${this.base}/logs/v1/jobs/${pandaId}/archive/${encodeURIComponent(name)}`;
+    const response = await this.fetch(url, {
+      method: 'PUT',
+      headers: { ...this.authHeader(), 'content-type': 'application/octet-stream' },
+      body: content,
+      signal: AbortSignal.timeout(this.o.requestTimeoutMs ?? 120_000),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new GatewayError(response.status, errorMessageOf(text));
+  }
+
+  private authHeader(): Record<string, string> {
+    return this.o.token ? { authorization: `Bearer ${this.o.token}` } : {};
   }
 
   async updateJob(update: JobUpdate): Promise<UpdateReply> {
@@ -60,12 +93,13 @@ export class GatewayClient {
     schema: S,
     attempts: number,
     signal?: AbortSignal,
+    timeoutMs?: number,
   ): Promise<z.infer<S>> {
     let delay = this.o.backoffMs ?? 500;
     for (let attempt = 1; ; attempt++) {
       signal?.throwIfAborted();
       try {
-        return await this.once(path, payload, schema, signal);
+        return await this.once(path, payload, schema, signal, timeoutMs);
       } catch (err) {
         const retryable = !(err instanceof GatewayError) && !signal?.aborted;
         if (!retryable || attempt >= attempts) throw err;
@@ -84,11 +118,12 @@ export class GatewayClient {
     payload: unknown,
     schema: S,
     signal?: AbortSignal,
+    timeoutMs?: number,
   ): Promise<z.infer<S>> {
-    const timeout = AbortSignal.timeout(this.o.requestTimeoutMs ?? 120_000);
+    const timeout = AbortSignal.timeout(timeoutMs ?? this.o.requestTimeoutMs ?? 120_000);
     const response = await this.fetch(this.base + path, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...this.authHeader(), 'content-type': 'application/json' },
       body: JSON.stringify(payload),
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     });

@@ -2,14 +2,23 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@panda/platform';
-import type { JobUpdate, PilotJob, UpdateReply } from '../gateway/types.js';
+import type { JobErrorJson, JobMetricsJson, JobUpdate, PilotJob, UpdateReply } from '../gateway/types.js';
+import { uploadJobArchive } from '../logs/archive.js';
+import type { ArchiveSink } from '../logs/archive.js';
+import { LogShipper } from '../logs/shipper.js';
+import type { LogSink } from '../logs/shipper.js';
+import { metricsOf, MONITOR_OUTPUT_FILE, MONITOR_SUMMARY_FILE } from '../monitor/memory-monitor.js';
 import { payloadDiag, truncateDiag } from '../payload/diag.js';
 import { Payload, readTail, STDERR_FILE, STDOUT_FILE } from '../payload/process.js';
 import { PilotErrorCodes, signalErrorCode } from './error-codes.js';
+import type { KillReason } from './error-codes.js';
+import type { JobLimits } from './limits.js';
+import { oomKillReason, readOomKills } from './oom.js';
+import { JobWatch } from './watch.js';
 
-/** What runJob needs; the gateway is anything with `updateJob` (tests pass a fake). */
+/** What runJob needs; the gateway is anything with these calls (tests pass a fake). */
 export interface JobContext {
-  gateway: { updateJob(update: JobUpdate): Promise<UpdateReply> };
+  gateway: { updateJob(update: JobUpdate): Promise<UpdateReply> } & Partial<LogSink & ArchiveSink>;
   logger: Logger;
   /** The pilot's work dir; each job runs in `<workDir>/<pandaId>`. */
   workDir: string;
@@ -21,6 +30,18 @@ export interface JobContext {
   stop: AbortSignal;
   /** Where payload output lines go, prefixed (the pilot's stdout). */
   echo?: (line: string) => void;
+  /** Limits of this job (memory, walltime, looping, lost heartbeat). */
+  limits?: JobLimits;
+  monitorIntervalMs?: number;
+  checkIntervalMs?: number;
+  /** Real-time logging of stdout, stderr and these JSON log files; off when undefined. */
+  realtimeLogs?: { files: string[]; pollMs: number };
+  /** Upload the log archive at the end (needs `uploadArchive` on the gateway). */
+  archive?: boolean;
+  /** The pilot's own log file, whose lines about the job go into the archive. */
+  pilotLogFile?: string;
+  /** Seconds the getJob call took, reported in the metrics. */
+  getjobS?: number;
 }
 
 export interface JobOutcome {
@@ -29,11 +50,8 @@ export interface JobOutcome {
   exitCode: number;
   errorCode: number;
   errorDiag: string;
-}
-
-interface KillReason {
-  errorCode: number;
-  diag: string;
+  metrics?: JobMetricsJson;
+  errors?: JobErrorJson[];
 }
 
 /** Results meaning the job is no longer this pilot's to run. */
@@ -58,12 +76,18 @@ function stopReason(stop: AbortSignal): KillReason {
   return { errorCode: signalErrorCode(signal), diag: `pilot received ${signal}` };
 }
 
+const seconds = (ms: number) => Math.round(ms) / 1000;
+
 /**
- * Runs one job: work dir, `starting`, payload, `running` at once and then every heartbeat,
- * kill on the server's command or the pilot's stop signal, final `finished` or `failed`.
+ * Runs one job: work dir, `starting`, payload under the memory monitor and the limits,
+ * `running` at once and then every heartbeat, kill on the server's command, a broken limit or
+ * the pilot's stop signal, real-time logs, final `finished` or `failed` with metrics, then the
+ * log archive.
  */
 export async function runJob(ctx: JobContext, job: PilotJob): Promise<JobOutcome> {
   const log = ctx.logger.child({ pandaId: job.pandaId, attemptNr: job.attemptNr });
+  const setupStarted = Date.now();
+  let lastUpdateOk = Date.now();
   const update = async (
     state: JobUpdate['state'],
     extra: Partial<JobUpdate> = {},
@@ -80,6 +104,7 @@ export async function runJob(ctx: JobContext, job: PilotJob): Promise<JobOutcome
         workerId: ctx.workerId,
         ...extra,
       });
+      lastUpdateOk = Date.now();
       if (reply.result !== 'ok') log.warn({ state, reply }, 'server did not accept the update');
       return reply;
     } catch (err) {
@@ -87,13 +112,14 @@ export async function runJob(ctx: JobContext, job: PilotJob): Promise<JobOutcome
       return undefined;
     }
   };
+  const timings: JobMetricsJson = { getjobS: ctx.getjobS ?? 0 };
   const end = async (outcome: JobOutcome): Promise<JobOutcome> => {
-    if (outcome.state !== 'skipped') {
-      const { state, exitCode, errorCode, errorDiag } = outcome;
-      await update(state, { exitCode, errorCode, errorDiag });
-      log.info({ state, exitCode, errorCode, errorDiag }, 'job done');
-    }
-    return outcome;
+    if (outcome.state === 'skipped') return outcome;
+    const { state, exitCode, errorCode, errorDiag, errors } = outcome;
+    const metrics = { ...outcome.metrics, ...timings };
+    await update(state, { exitCode, errorCode, errorDiag, metrics, ...(errors ? { errors } : {}) });
+    log.info({ state, exitCode, errorCode, errorDiag, metrics }, 'job done');
+    return { ...outcome, metrics };
   };
 
   const dir = join(ctx.workDir, String(job.pandaId));
@@ -114,25 +140,66 @@ export async function runJob(ctx: JobContext, job: PilotJob): Promise<JobOutcome
     return end({ state: 'failed', exitCode: -1, errorCode: reason.errorCode, errorDiag: reason.diag });
   }
 
-  log.info({ dir, command: job.command }, 'starting payload');
+  log.info({ dir, command: job.command, limits: ctx.limits }, 'starting payload');
+  timings.setupS = seconds(Date.now() - setupStarted);
+  const oomBefore = await readOomKills();
+  const logFiles = ctx.realtimeLogs?.files ?? [];
+  const payloadStarted = Date.now();
   const prefix = `[${job.pandaId}`;
   const payload = Payload.start({
     command: job.command,
     cwd: dir,
+    env: {
+      ...payloadEnvironment(),
+      PANDA_JOB_ID: String(job.pandaId),
+      PANDA_TASK_ID: String(job.taskId),
+      REALTIME_LOGFILES: logFiles.join(','),
+    },
     echo: (stream, line) => ctx.echo?.(`${prefix} ${stream}] ${line}`),
   });
+
+  const { postLogs, uploadArchive } = ctx.gateway;
+  const shipper =
+    ctx.realtimeLogs && postLogs
+      ? new LogShipper({
+          sink: { postLogs: postLogs.bind(ctx.gateway) },
+          logger: log,
+          dir,
+          files: [
+            { name: STDOUT_FILE, source: 'stdout' },
+            { name: STDERR_FILE, source: 'stderr' },
+            ...logFiles.map((name) => ({ name })),
+          ],
+          job: { pandaId: job.pandaId, taskId: job.taskId, queue: job.queue },
+          workerId: ctx.workerId,
+          pollMs: ctx.realtimeLogs.pollMs,
+        })
+      : undefined;
 
   let killed: KillReason | undefined;
   const heartbeatStop = new AbortController();
   const kill = (reason: KillReason) => {
     if (killed) return;
     killed = reason;
-    log.warn({ reason: reason.diag }, 'killing payload');
+    log.warn({ errorCode: reason.errorCode, reason: reason.diag }, 'killing payload');
     heartbeatStop.abort();
     void payload.kill(ctx.killGraceMs);
   };
   const onStop = () => kill(stopReason(ctx.stop));
   ctx.stop.addEventListener('abort', onStop, { once: true });
+
+  const watch =
+    payload.pid === undefined
+      ? undefined
+      : new JobWatch({
+          pid: payload.pid,
+          dir,
+          limits: ctx.limits ?? {},
+          monitorIntervalMs: ctx.monitorIntervalMs ?? 60_000,
+          checkIntervalMs: ctx.checkIntervalMs ?? 60_000,
+          lastUpdateOk: () => lastUpdateOk,
+          onViolation: kill,
+        });
 
   const heartbeats = (async () => {
     for (;;) {
@@ -146,30 +213,58 @@ export async function runJob(ctx: JobContext, job: PilotJob): Promise<JobOutcome
   })();
 
   const exit = await payload.exited;
+  timings.payloadS = seconds(Date.now() - payloadStarted);
   heartbeatStop.abort();
   await heartbeats;
   ctx.stop.removeEventListener('abort', onStop);
+  const summary = await watch?.stop();
+  const metrics = summary ? metricsOf(summary) : undefined;
+  const shipped = await shipper?.stop();
+  if (shipped) log.info(shipped, 'real-time log records sent');
 
+  const outcome = await classify(exit, killed, dir, oomBefore);
+  const result = await end({ ...outcome, metrics });
+  if (ctx.archive && uploadArchive) {
+    const stored = await uploadJobArchive({
+      sink: { uploadArchive: uploadArchive.bind(ctx.gateway) },
+      logger: log,
+      pandaId: job.pandaId,
+      dir,
+      files: [STDOUT_FILE, STDERR_FILE, MONITOR_OUTPUT_FILE, MONITOR_SUMMARY_FILE, ...logFiles],
+      pilotLogFile: ctx.pilotLogFile,
+    });
+    log.info({ files: stored }, 'log archive uploaded');
+  }
+  return result;
+}
+
+/** The pilot's environment without its own settings (the token is not the payload's business). */
+function payloadEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PANDA_PILOT_')));
+}
+
+/** The final state, codes and diagnostic of a payload that has ended. */
+async function classify(
+  exit: Awaited<Payload['exited']>,
+  killed: KillReason | undefined,
+  dir: string,
+  oomBefore: number | undefined,
+): Promise<JobOutcome> {
   if (exit.spawnError) {
     const errorDiag = truncateDiag(`cannot start payload: ${exit.spawnError.message}`);
-    return end({
+    return { state: 'failed', exitCode: exit.exitCode, errorCode: PilotErrorCodes.PAYLOAD_FAILED, errorDiag };
+  }
+  if (killed) {
+    return {
       state: 'failed',
       exitCode: exit.exitCode,
-      errorCode: PilotErrorCodes.PAYLOAD_FAILED,
-      errorDiag,
-    });
+      errorCode: killed.errorCode,
+      errorDiag: truncateDiag(killed.diag),
+    };
   }
-  // Read through a local: `killed` is set in callbacks, which narrowing does not see.
-  const killReason = killed as KillReason | undefined;
-  if (killReason) {
-    return end({
-      state: 'failed',
-      exitCode: exit.exitCode,
-      errorCode: killReason.errorCode,
-      errorDiag: killReason.diag,
-    });
-  }
-  if (exit.exitCode === 0) return end({ state: 'finished', exitCode: 0, errorCode: 0, errorDiag: '' });
+  if (exit.exitCode === 0) return { state: 'finished', exitCode: 0, errorCode: 0, errorDiag: '' };
+  const oom = oomKillReason(exit, oomBefore, await readOomKills());
+  if (oom) return { state: 'failed', exitCode: exit.exitCode, errorCode: oom.errorCode, errorDiag: oom.diag };
   const fallback = exit.signal
     ? `payload killed by ${exit.signal}`
     : `payload exited with code ${exit.exitCode}`;
@@ -178,10 +273,5 @@ export async function runJob(ctx: JobContext, job: PilotJob): Promise<JobOutcome
     await readTail(join(dir, STDOUT_FILE)),
     fallback,
   );
-  return end({
-    state: 'failed',
-    exitCode: exit.exitCode,
-    errorCode: PilotErrorCodes.PAYLOAD_FAILED,
-    errorDiag,
-  });
+  return { state: 'failed', exitCode: exit.exitCode, errorCode: PilotErrorCodes.PAYLOAD_FAILED, errorDiag };
 }
