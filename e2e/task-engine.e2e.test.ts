@@ -59,7 +59,11 @@ describe('job and task engine through the whole stack', () => {
       cycleMs: 500,
       serviceEnv: {
         server: { PANDA_WATCHDOG_EVERY_MS: '500' },
-        harvester: { PANDA_PILOT_HEARTBEAT_S: '1' },
+        harvester: {
+          PANDA_PILOT_HEARTBEAT_S: '1',
+          // The payload is killed as soon as its PSS passes the job's memory (grace 1).
+          PANDA_PILOT_COMMAND: `'${process.execPath}' '${join(root, 'services/pilot/dist/main.js')}' --memory-grace 1 --monitor-interval-s 0.5`,
+        },
         jedi: { PANDA_PENDING_EVERY_MS: '1000' },
       },
     });
@@ -156,6 +160,32 @@ describe('job and task engine through the whole stack', () => {
     await clients.jedi.killTask({ taskId, hard: false, priority: 0 });
   });
 
+  it('retries a job that ran out of memory with boosted memory, on the larger queue, and it succeeds', async () => {
+    // given a 3000 MB job that really uses 3500 MB, on SLAC_Rubin (0-4000 MB), multiplier 2
+    const hog = `python3 -c "import time; b = b'x' * (3500 * 1024 * 1024); time.sleep(4)"`;
+    const { workflowId } = await submit('hog', 'SLAC_Rubin', [{ command: hog, memoryMb: 3000 }], {
+      memoryMultiplier: 2,
+    });
+    // when it runs
+    const wf = await until(
+      'the workflow to end',
+      async () => {
+        const w = await clients.idds.getWorkflow({ workflowId });
+        return ['Finished', 'SubFinished', 'Failed'].includes(w.state) ? w : undefined;
+      },
+      120_000,
+    );
+    // then the first attempt was killed for memory (1235), the second had 6000 MB on the Medium queue
+    const jobs = await jobsOf(workflowId);
+    expect(jobs.map((j) => [j.attemptNr, j.state, j.memoryMb, j.queue])).toEqual([
+      [1, 'failed', 3000, 'SLAC_Rubin'],
+      [2, 'finished', 6000, 'SLAC_Rubin_Medium'],
+    ]);
+    expect(jobs[0]!.errors).toContainEqual(expect.objectContaining({ source: 'pilot', code: 1235 }));
+    expect(jobs[0]!.metrics!.maxPssKb).toBeGreaterThan(3000 * 1024);
+    expect(wf.state).toBe('Finished');
+  });
+
   it('gets a kill to a running pilot within one heartbeat', async () => {
     // given a long payload running
     const { workflowId, taskId } = await submit('killme', 'SLAC_Rubin', [{ command: 'sleep 97' }]);
@@ -174,7 +204,7 @@ describe('job and task engine through the whole stack', () => {
     expect(ended!.errors).toContainEqual(expect.objectContaining({ source: 'pilot', code: 1144 }));
   });
 
-  it('fails a job whose pilot vanished (lost heartbeat) and retries it without charging the user', async () => {
+  it('fails a job whose pilot went silent (lost heartbeat) and retries it without charging the user', async () => {
     // given a payload that hangs the first time only, on a task with maxAttempts 1
     const mark = join(dir, `ran-once-${Date.now()}`);
     const { workflowId } = await submit(
@@ -187,10 +217,10 @@ describe('job and task engine through the whole stack', () => {
       const jobs = await jobsOf(workflowId, 'running');
       return jobs.length ? jobs : undefined;
     });
-    // when its pilot and payload die without a word
+    // when its pilot freezes (alive, so its worker has not ended, but silent)
     const pilots = findProcessesWithEnv('PANDA_PILOT_WORKER_ID', running!.workerId);
     expect(pilots.length).toBeGreaterThan(0);
-    for (const pid of pilots) process.kill(pid, 'SIGKILL');
+    for (const pid of pilots) process.kill(pid, 'SIGSTOP');
     try {
       execFileSync('pkill', ['-KILL', '-f', `touch ${mark}; sleep 93`]);
     } catch {
@@ -205,5 +235,6 @@ describe('job and task engine through the whole stack', () => {
       [2, 'finished'],
     ]);
     expect(jobs[0]!.errors).toContainEqual(expect.objectContaining({ source: 'dispatcher', code: 100 }));
+    for (const pid of pilots) process.kill(pid, 'SIGKILL');
   });
 });
