@@ -28,7 +28,13 @@ async function main(): Promise<number> {
   }
   // Diagnostics go to stderr: stdout carries only results.
   const logger = pino({ level: config.logLevel, base: { service: 'cli' } }, pino.destination(2));
-  const services = new GrpcServices({ iddsAddr: config.iddsAddr, deadlineMs: CALL_DEADLINE_MS });
+  const services = new GrpcServices({
+    iddsAddr: config.iddsAddr,
+    serverAddr: config.serverAddr,
+    jediAddr: config.jediAddr,
+    harvesterAddr: config.harvesterAddr,
+    deadlineMs: CALL_DEADLINE_MS,
+  });
   const shutdown = new Shutdown({ logger, forceAfterMs: config.shutdownTimeoutMs });
   shutdown.add('grpc channels', () => services.close());
   shutdown.installSignalHandlers();
@@ -41,6 +47,7 @@ async function main(): Promise<number> {
       await delay(ms, undefined, { signal });
     },
     pollIntervalMs: POLL_INTERVAL_MS,
+    monitorUrl: config.monitorUrl,
   };
   try {
     return await runCli(process.argv.slice(2), ctx);

@@ -63,6 +63,13 @@ class FakeIdds implements WorkflowClient {
       this.states.length > 1 ? (this.states.shift() ?? 'Transforming') : (this.states[0] ?? 'Transforming');
     return Promise.resolve(workflow(state, state === 'Finished' ? 2 : 0));
   }
+  cancelWorkflow(req: { workflowId?: number }): Promise<Workflow> {
+    if (req.workflowId !== 42) return Promise.reject(new ClientError('/x', Status.NOT_FOUND, 'nope'));
+    return Promise.resolve(workflow('Cancelled', 0));
+  }
+  restartWorkflow(): Promise<Workflow> {
+    return Promise.reject(new ClientError('/RestartWorkflow', Status.UNIMPLEMENTED, 'Method not found'));
+  }
   getReport(req: { workflowId?: number }): Promise<WorkflowReport> {
     if (req.workflowId !== 42) return Promise.reject(new ClientError('/x', Status.NOT_FOUND, 'nope'));
     return Promise.resolve({
@@ -73,11 +80,28 @@ class FakeIdds implements WorkflowClient {
   }
 }
 
+/** A service whose every call fails as unreachable. */
+const unreachable =
+  <C>(name: string) =>
+  (): { name: string; address: string; client: C } => ({
+    name,
+    address: '127.0.0.1:1',
+    client: new Proxy({} as object, {
+      get: () => () => Promise.reject(new ClientError('/x', Status.UNAVAILABLE, 'No connection established')),
+    }) as C,
+  });
+
 function harness(idds: WorkflowClient) {
   const out: string[] = [];
   const err: string[] = [];
   const ctx: CommandContext = {
-    services: { idds: () => ({ name: 'idds', address: '127.0.0.1:1', client: idds }) },
+    services: {
+      idds: () => ({ name: 'idds', address: '127.0.0.1:1', client: idds }),
+      jobs: unreachable('server'),
+      queues: unreachable('server'),
+      tasks: unreachable('jedi'),
+      workers: unreachable('harvester'),
+    },
     output: { out: (l) => out.push(l), err: (l) => err.push(l) },
     signal: new AbortController().signal,
     sleep: () => Promise.resolve(),
@@ -212,5 +236,49 @@ describe('panda report', () => {
     const h = harness(new FakeIdds([]));
     expect(await h.run('report', '9')).toBe(3);
     expect(h.err).toEqual(['error: workflow 9 not found']);
+  });
+});
+
+describe('panda cancel / restart', () => {
+  it('cancel prints the workflow and exits 0; an unknown id exits 3', async () => {
+    const h = harness(new FakeIdds([]));
+    expect(await h.run('cancel', '42')).toBe(0);
+    expect(h.out[0]).toContain('workflow 42 Cancelled');
+    expect(await h.run('cancel', '7')).toBe(3);
+  });
+
+  it('exits 2 with a clear message while idds does not implement the RPC', async () => {
+    const h = harness(new FakeIdds([]));
+    expect(await h.run('restart', '42')).toBe(2);
+    expect(h.err).toEqual([
+      'error: restart is not yet supported by idds (no RestartWorkflow RPC); nothing was changed',
+    ]);
+  });
+
+  it('refuses a bad id with exit 2 before calling anything', async () => {
+    const h = harness(new FakeIdds([]));
+    expect(await h.run('cancel', 'abc')).toBe(2);
+    expect(h.err[0]).toContain("invalid workflow id 'abc'");
+  });
+});
+
+describe('panda commands against an unreachable service', () => {
+  it.each([
+    [['tasks', '1'], 'jedi'],
+    [['task', '1'], 'jedi'],
+    [['jobs', '--task', '1'], 'server'],
+    [['job', '1'], 'server'],
+    [['queues'], 'server'],
+    [['workers'], 'harvester'],
+  ])('%j exits 4 naming %s', async (args, service) => {
+    const h = harness(new FakeIdds([]));
+    expect(await h.run(...args)).toBe(4);
+    expect(h.err[0]).toBe(`error: cannot reach ${service} at 127.0.0.1:1`);
+  });
+
+  it('logs without a monitor URL is a usage error (2)', async () => {
+    const h = harness(new FakeIdds([]));
+    expect(await h.run('logs', '5')).toBe(2);
+    expect(h.err[0]).toContain('PANDA_MONITOR_URL');
   });
 });

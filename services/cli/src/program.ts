@@ -1,6 +1,12 @@
 import { isAbortError } from 'abort-controller-x';
 import { Command, CommanderError } from 'commander';
+import { registerGen } from './commands/gen.js';
+import { registerInfra } from './commands/infra.js';
+import { registerJobs } from './commands/jobs.js';
+import { registerLogs } from './commands/logs.js';
 import { registerReport } from './commands/report.js';
+import { registerTasks } from './commands/tasks.js';
+import { registerWorkflowCommands } from './commands/workflow-commands.js';
 import { registerStatus } from './commands/status.js';
 import { registerSubmit } from './commands/submit.js';
 import type { CommandContext, Output } from './commands/context.js';
@@ -19,6 +25,12 @@ export function buildProgram(ctx: CommandContext, done: (code: ExitCode) => void
   registerSubmit(program, ctx, done);
   registerStatus(program, ctx, done);
   registerReport(program, ctx, done);
+  registerWorkflowCommands(program, ctx, done);
+  registerTasks(program, ctx, done);
+  registerJobs(program, ctx, done);
+  registerLogs(program, ctx, done);
+  registerInfra(program, ctx, done);
+  registerGen(program, ctx, done);
   return program;
 }
 

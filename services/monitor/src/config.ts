@@ -11,11 +11,18 @@ export const monitorConfigSchema = baseConfigSchema.extend({
   httpPort: port().default(0),
   httpHost: z.string().min(1).default('127.0.0.1'),
   iddsAddr: hostPort(),
-  // Configured for the views that come next; not used yet.
+  /** server: queue catalogue and error descriptions. */
   serverAddr: hostPort().optional(),
   jediAddr: hostPort().optional(),
   harvesterAddr: hostPort().optional(),
+  /** Live updates (server-sent events) from `panda.>`; without it pages refresh themselves. */
   natsUrl: url().optional(),
+  /** Read-only URL of the database holding the server, jedi, idds and harvester schemas. */
+  monitorDatabaseUrl: url().optional(),
+  /** Statement timeout of the monitor's queries, in ms. */
+  monitorStatementTimeoutMs: z.coerce.number().int().positive().default(10_000),
+  /** pilot-gateway base URL, for job log links. */
+  gatewayUrl: url().optional(),
   /** Deadline of each gRPC call made to render a page, in ms. */
   grpcDeadlineMs: z.coerce.number().int().positive().default(5_000),
 });

@@ -17,6 +17,8 @@ export interface CommandContext {
   sleep(ms: number, signal: AbortSignal): Promise<void>;
   /** Interval of `submit --wait` polling in ms. */
   pollIntervalMs: number;
+  /** The monitor's base URL (PANDA_MONITOR_URL), for logs. */
+  monitorUrl?: string | undefined;
 }
 
 /** Options every command accepts. */

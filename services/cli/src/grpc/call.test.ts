@@ -8,7 +8,18 @@ import { call } from './call.js';
 import type { ServiceTarget } from './call.js';
 
 // A real gRPC server on a free port whose handlers fail in the ways idds can.
-const impl: WorkflowServiceImplementation = {
+/** Every method of the service (new RPCs included) answers UNIMPLEMENTED unless listed below. */
+const unimplemented = Object.fromEntries(
+  Object.keys(WorkflowServiceDefinition.methods).map((name) => [
+    name,
+    () => {
+      throw new ServerError(Status.UNIMPLEMENTED, 'not implemented');
+    },
+  ]),
+);
+
+const impl = {
+  ...unimplemented,
   submitWorkflow: () => {
     throw new ServerError(Status.INVALID_ARGUMENT, 'jobs[1] (calib): unknown parent "nope"');
   },
@@ -21,7 +32,7 @@ const impl: WorkflowServiceImplementation = {
   getReport: () => {
     throw new ServerError(Status.INTERNAL, 'internal error');
   },
-};
+} as WorkflowServiceImplementation;
 
 let server: Server;
 let channel: Channel;

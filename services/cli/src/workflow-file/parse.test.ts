@@ -96,8 +96,8 @@ describe('parseWorkflowFile', () => {
 
   it('refuses an unknown top-level key', () => {
     expectUsage(
-      () => parseWorkflowFile(`${good}\npriority: 5\n`, 'wf.yaml'),
-      'workflow: unknown key "priority"',
+      () => parseWorkflowFile(`${good}\npriorty: 5\n`, 'wf.yaml'),
+      'workflow: unknown key "priorty"',
     );
   });
 

@@ -78,7 +78,9 @@ export function parseWorkflowFile(source: string, fileName: string): WorkflowSpe
     throw usageError(`${fileName}: invalid workflow:\n  ${problems.join('\n  ')}`);
   }
   const { finalJob, ...rest } = result.data;
-  return finalJob ? { ...rest, finalJob: { ...finalJob, whenRun: finalJob.whenRun } } : { ...rest, finalJob: undefined };
+  return finalJob
+    ? { ...rest, finalJob: { ...finalJob, whenRun: finalJob.whenRun } }
+    : { ...rest, finalJob: undefined };
 }
 
 /** Reads and parses `path`; an unreadable file is a usage error. */

@@ -1,15 +1,19 @@
 import type { Logger } from '@panda/platform';
 import { fastify, LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { IddsBackend } from '../idds/workflows.js';
+import type { MonitorBackends } from '../backends.js';
+import { registerErrorRoutes } from '../routes/errors-page.js';
 import { registerHealthRoutes } from '../routes/health.js';
+import { registerInfraRoutes } from '../routes/infra.js';
+import { registerJobRoutes } from '../routes/jobs.js';
+import { registerLiveRoutes } from '../routes/live.js';
+import { registerTaskRoutes } from '../routes/tasks.js';
 import { registerWorkflowRoutes } from '../routes/workflows.js';
 import { renderErrorPage } from '../views/error-page.js';
 import { HttpError } from './errors.js';
 import { wantsJson } from './negotiate.js';
 
-export interface MonitorServerOptions {
-  idds: IddsBackend;
+export interface MonitorServerOptions extends MonitorBackends {
   /** Request and error logs; none when left out (tests). */
   logger?: Logger;
 }
@@ -66,6 +70,11 @@ export function buildMonitorServer(options: MonitorServerOptions): FastifyInstan
   );
 
   registerHealthRoutes(app);
-  registerWorkflowRoutes(app, options.idds);
+  registerWorkflowRoutes(app, options);
+  registerTaskRoutes(app, options);
+  registerJobRoutes(app, options);
+  registerErrorRoutes(app, options);
+  registerInfraRoutes(app, options);
+  registerLiveRoutes(app, options);
   return app;
 }

@@ -35,20 +35,72 @@ const STYLE = raw(`
   .muted { color: var(--muted); }
   .error { border: 1px solid #e3a5a5; background: #fdf0f0; padding: 12px 16px; border-radius: 4px; max-width: 60em; }
   footer { padding: 8px 24px; color: var(--muted); font-size: 12px; }
+  form.filters label.check { flex-direction: row; gap: 4px; align-items: center; }
+  .count { display: inline-block; margin-right: 10px; }
+  .state-running, .state-starting, .state-sent { background: #dcebfb; color: #0d4a86; }
+  .state-activated, .state-defined, .state-pending, .state-submitted, .state-idle { background: #eef2f6; color: #333; }
+  .state-closed, .state-missed { background: #e6e6e6; color: #444; }
+  .state-done, .state-online { background: #d9f2de; color: #17612a; }
+  .state-offline, .state-paused, .state-brokeroff { background: #fbdcdc; color: #8f1d1d; }
+  figure.hist { display: inline-block; margin: 0 24px 12px 0; }
+  figure.hist figcaption { font-size: 12px; color: var(--muted); }
+  svg .col, svg .hbar { fill: #4a7fb5; } svg .axis { font-size: 10px; fill: var(--muted); }
+  svg.dag .node rect { fill: #f4f7fa; stroke: #8aa1b8; } svg.dag .node.done rect { fill: #e3f4e7; stroke: #2e9e4f; }
+  svg.dag .node.failed rect { fill: #fdecec; stroke: #d64545; } svg.dag text { font-size: 12px; }
+  svg.dag text.label { font-weight: 700; } svg.dag .edge { stroke: #8aa1b8; stroke-width: 1.5; }
+  svg.dag marker path { fill: #8aa1b8; }
+  pre.diag { white-space: pre-wrap; max-width: 80em; margin: 0; }
+  td.wrap { white-space: normal; max-width: 40em; }
+  #live { margin-left: 8px; } #live.off { color: #8f1d1d; }
 `);
+
+/** Client side of live updates: on a matching server-sent event, re-fetch this page and swap <main>. */
+const LIVE_SCRIPT = raw(`(() => {
+  const keys = (document.body.dataset.live || '').split(' ').filter(Boolean);
+  const badge = document.getElementById('live');
+  let timer = null, busy = false, last = 0;
+  const refresh = async () => {
+    timer = null;
+    const a = document.activeElement;
+    if (busy || (a && (a.tagName === 'INPUT' || a.tagName === 'SELECT'))) return;
+    busy = true; last = Date.now();
+    try {
+      const res = await fetch(location.href, { headers: { accept: 'text/html' } });
+      if (!res.ok) return;
+      const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+      const next = doc.querySelector('main'), cur = document.querySelector('main');
+      if (next && cur) { cur.replaceWith(next); document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1); }
+    } finally { busy = false; }
+  };
+  const es = new EventSource('/events?keys=' + encodeURIComponent(keys.join(' ')));
+  es.onopen = () => { if (badge) { badge.textContent = 'live'; badge.className = 'on'; } };
+  es.onerror = () => { if (badge) { badge.textContent = 'reconnecting…'; badge.className = 'off'; } };
+  es.onmessage = () => { if (!timer) timer = setTimeout(refresh, Math.max(500, 2000 - (Date.now() - last))); };
+})();`);
+
+const NAV = [
+  ['/workflows', 'Workflows'],
+  ['/jobs', 'Jobs'],
+  ['/errors', 'Errors'],
+  ['/queues', 'Queues'],
+  ['/workers', 'Workers'],
+] as const;
 
 export interface PageOptions {
   title: string;
   body: SafeHtml;
-  /** Reload the page every N seconds (live updates come later). */
+  /** Reload the page every N seconds (used when live updates are not available). */
   refreshSeconds?: number;
+  /** Live-update keys (e.g. `workflow:5`, `jobs`): the page refreshes its content on matching events. */
+  live?: readonly string[] | undefined;
   /** Link to the same data as JSON. */
   jsonHref?: string;
 }
 
 /** The HTML document around every page. */
 export function renderPage(options: PageOptions): string {
-  const { title, body, refreshSeconds, jsonHref } = options;
+  const { title, body, jsonHref, live } = options;
+  const refreshSeconds = live ? undefined : options.refreshSeconds;
   return html`<!doctype html>
     <html lang="en">
       <head>
@@ -60,16 +112,23 @@ export function renderPage(options: PageOptions): string {
           ${STYLE}
         </style>
       </head>
-      <body>
+      <body${live ? html` data-live="${live.join(' ')}"` : null}>
         <header>
-          <a class="brand" href="/workflows">PanDA monitor</a><a href="/workflows">Workflows</a>
+          <a class="brand" href="/workflows">PanDA monitor</a>${NAV.map(([href, text]) => html`<a href="${href}">${text}</a>`)}
         </header>
         <main>${body}</main>
         <footer>
           ${refreshSeconds ? `refreshes every ${refreshSeconds} s` : null}${
             jsonHref ? html` · <a href="${jsonHref}">JSON</a>` : null
-          }
+          }${live ? html`<span id="live">connecting…</span>` : null}
         </footer>
+        ${
+          live
+            ? html`<script>
+                ${LIVE_SCRIPT};
+              </script>`
+            : null
+        }
       </body>
     </html> `.value;
 }

@@ -2,6 +2,7 @@ import type { ReportRow, Workflow, WorkflowReport } from '@panda/proto';
 import { describe, expect, it } from 'vitest';
 import { renderErrorPage } from './error-page.js';
 import { renderWorkflowDetail } from './workflow-detail.js';
+import { workflowToJson } from '../idds/workflows.js';
 import { renderWorkflowList } from './workflow-list.js';
 
 /** Rendered markup is prettier-formatted: compare text with whitespace collapsed. */
@@ -60,7 +61,7 @@ const cells = (page: string): string[][] =>
 describe('renderWorkflowList', () => {
   it('shows one row per workflow with its counts and a link to it', () => {
     const page = renderWorkflowList(
-      [workflow(), workflow({ workflowId: 43, state: 'Finished' })],
+      [workflow(), workflow({ workflowId: 43, state: 'Finished' })].map(workflowToJson),
       {},
       '/workflows?json',
     );
@@ -104,7 +105,7 @@ describe('renderWorkflowList', () => {
 
   it('escapes user-provided fields and filters', () => {
     const page = renderWorkflowList(
-      [workflow({ name: evil, user: evil, campaign: evil, state: evil })],
+      [workflow({ name: evil, user: evil, campaign: evil, state: evil })].map(workflowToJson),
       { user: '"><script>x</script>' },
       '/workflows?json',
     );

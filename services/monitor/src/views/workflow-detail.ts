@@ -2,6 +2,10 @@ import type { ReportRow, WorkflowReport } from '@panda/proto';
 import { countsOf } from '../idds/workflows.js';
 import { html } from './html.js';
 import type { SafeHtml } from './html.js';
+import type { TaskJson } from '../db/tasks.js';
+import type { LabelEdge } from '../db/workflows.js';
+import { hrefOf, link, queueLink, table, taskLink } from './components.js';
+import { dagSvg } from './dag.js';
 import { formatTime, renderPage, stateBadge } from './layout.js';
 import { REFRESH_SECONDS } from './workflow-list.js';
 
@@ -39,7 +43,37 @@ function progressBar(finished: number, failed: number, pruned: number, total: nu
 }
 
 /** One workflow: its header fields and the per-label report table with a TOTAL row. */
-export function renderWorkflowDetail(report: WorkflowReport, jsonHref: string): string {
+export interface WorkflowDetailExtras {
+  tasks?: TaskJson[] | null;
+  dag?: LabelEdge[] | null;
+  live?: string[] | undefined;
+}
+
+function tasksTable(tasks: readonly TaskJson[]): SafeHtml {
+  return table(
+    ['task', 'name', 'label', 'state', 'queue', 'inputs', 'finished', 'failed', 'missing', 'jobs'],
+    tasks.map((t) => [
+      taskLink(t.taskId),
+      t.name,
+      t.label,
+      stateBadge(t.state),
+      queueLink(t.queue),
+      t.inputsTotal,
+      t.inputsFinished,
+      t.inputsFailed,
+      t.inputsMissing,
+      html`${link(hrefOf('/jobs', { taskId: t.taskId }), 'all')} ·
+      ${link(hrefOf('/jobs', { taskId: t.taskId, state: 'failed' }), 'failed')}`,
+    ]),
+    'tasks',
+  );
+}
+
+export function renderWorkflowDetail(
+  report: WorkflowReport,
+  jsonHref: string,
+  extras: WorkflowDetailExtras = {},
+): string {
   const w = report.workflow;
   const c = w ? countsOf(w) : undefined;
   const header = w
@@ -79,7 +113,27 @@ export function renderWorkflowDetail(report: WorkflowReport, jsonHref: string): 
       <tbody>
         ${report.rows.map((row) => reportRow(row.label, row))}${reportRow('TOTAL', report.total, 'total')}
       </tbody>
-    </table>`;
+    </table>
+    ${
+      extras.dag
+        ? html`<h2>DAG of labels</h2>
+            ${dagSvg(report.rows, extras.dag)}`
+        : null
+    }
+    ${
+      extras.tasks
+        ? html`<h2>Tasks</h2>
+            ${tasksTable(extras.tasks)}`
+        : null
+    }
+    ${
+      w
+        ? html`<p>
+            ${link(hrefOf('/jobs', { workflowId: w.workflowId, state: 'failed' }), 'failed jobs')} ·
+            ${link(hrefOf('/errors', { workflowId: w.workflowId, days: 3650 }), 'errors of this workflow')}
+          </p>`
+        : null
+    }`;
   const title = w ? `Workflow ${w.workflowId} ${w.name}` : 'Workflow';
-  return renderPage({ title, body, refreshSeconds: REFRESH_SECONDS, jsonHref });
+  return renderPage({ title, body, refreshSeconds: REFRESH_SECONDS, jsonHref, live: extras.live });
 }

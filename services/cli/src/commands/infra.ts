@@ -1,0 +1,103 @@
+import type { Command } from 'commander';
+import { ExitCode } from '../errors/cli-error.js';
+import { formatTable, isoOf, toJson } from '../format/table.js';
+import { call } from '../grpc/call.js';
+import type { CommandContext, JsonOption } from './context.js';
+import { parseId } from './ids.js';
+
+/** `panda queues`: the catalogue with limits and active job counts. */
+export async function runQueues(options: JsonOption, ctx: CommandContext): Promise<ExitCode> {
+  const target = ctx.services.queues();
+  const { queues } = await call(target, { signal: ctx.signal }, (c, o) => c.listQueues({}, o));
+  const { stats } = await call(target, { signal: ctx.signal }, (c, o) =>
+    c.queueStats({ queues: queues.map((q) => q.name) }, o),
+  );
+  const byName = new Map(stats.map((s) => [s.queue, s]));
+  if (options.json) {
+    ctx.output.out(toJson({ queues: queues.map((q) => ({ ...q, stats: byName.get(q.name) ?? null })) }));
+    return ExitCode.Ok;
+  }
+  ctx.output.out(
+    formatTable(
+      [
+        'QUEUE',
+        'SITE',
+        'STATUS',
+        'CORES',
+        'MAXRSS_MB',
+        'MAXTIME_S',
+        'ACTIVATED',
+        'SENT',
+        'STARTING',
+        'RUNNING',
+      ],
+      queues.map((q) => {
+        const s = byName.get(q.name);
+        return [
+          q.name,
+          q.site,
+          q.status,
+          q.corecount,
+          q.maxrssMb,
+          q.maxtimeS,
+          s?.activated ?? 0,
+          s?.sent ?? 0,
+          s?.starting ?? 0,
+          s?.running ?? 0,
+        ];
+      }),
+    ),
+  );
+  return ExitCode.Ok;
+}
+
+export interface WorkersOptions extends JsonOption {
+  queue?: string;
+  state?: string;
+  limit?: string;
+}
+
+/** `panda workers`: harvester's workers, newest first. */
+export async function runWorkers(options: WorkersOptions, ctx: CommandContext): Promise<ExitCode> {
+  const limit = options.limit === undefined ? 50 : parseId(options.limit, 'limit');
+  const { workers } = await call(ctx.services.workers(), { signal: ctx.signal }, (c, o) =>
+    c.listWorkers({ queue: options.queue ?? '', state: options.state ?? '', limit }, o),
+  );
+  if (options.json) {
+    ctx.output.out(toJson({ workers }));
+    return ExitCode.Ok;
+  }
+  ctx.output.out(
+    formatTable(
+      ['WORKER', 'QUEUE', 'STATE', 'SUBMITTER', 'BATCH', 'SUBMITTED', 'ENDED', 'EXIT', 'DIAG'],
+      workers.map((w) => [
+        w.workerId,
+        w.queue,
+        w.state,
+        w.submitter,
+        w.batchId,
+        isoOf(w.submittedAt),
+        isoOf(w.endedAt),
+        w.exitCode,
+        w.diag.slice(0, 50),
+      ]),
+    ),
+  );
+  return ExitCode.Ok;
+}
+
+export function registerInfra(program: Command, ctx: CommandContext, done: (code: ExitCode) => void): void {
+  program
+    .command('queues')
+    .description('list queues with their limits and active jobs')
+    .option('--json', 'print {queues} as JSON')
+    .action(async (options: JsonOption) => done(await runQueues(options, ctx)));
+  program
+    .command('workers')
+    .description("list harvester's workers (pilots)")
+    .option('--queue <name>', 'queue name')
+    .option('--state <state>', 'submitted, running, idle, finished, failed, cancelled, missed')
+    .option('--limit <n>', 'how many (default 50)')
+    .option('--json', 'print {workers} as JSON')
+    .action(async (options: WorkersOptions) => done(await runWorkers(options, ctx)));
+}
