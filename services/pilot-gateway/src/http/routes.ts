@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { QueueWaiters } from '../push/waiters.js';
 import type { DispatchClient } from './app.js';
 import { httpFailureOf } from './grpc-errors.js';
-import { describeIssue, getJobBody, updateJobBody } from './schemas.js';
+import { describeIssue, getJobBody, getJobsBody, updateJobBody, updateJobsBody } from './schemas.js';
 import type { GetJobBody } from './schemas.js';
 
 /** A Job as JSON: camelCase, timestamps as ISO strings or null. */
@@ -117,6 +117,29 @@ export function registerPilotRoutes(app: FastifyInstance, o: PilotRoutesOptions)
         commandToPilot: result.commandToPilot,
         message: result.message,
       };
+    } catch (err) {
+      return sendFailure(err, request, reply);
+    }
+  });
+
+  app.post('/pilot/v1/getJobs', { preHandler: o.auth }, async (request, reply) => {
+    const body = parseBody(getJobsBody, request, reply);
+    if (!body) return reply;
+    try {
+      const { jobs } = await dispatch.acquireJobs(body, { signal: clientGoneSignal(reply) });
+      return { jobs: jobs.map(jobToJson) };
+    } catch (err) {
+      return sendFailure(err, request, reply);
+    }
+  });
+
+  app.post('/pilot/v1/updateJobs', { preHandler: o.auth }, async (request, reply) => {
+    const body = parseBody(updateJobsBody, request, reply);
+    if (!body) return reply;
+    try {
+      const updates = body.updates.map((u) => ({ ...u, workerId: u.workerId || body.workerId }));
+      const { results } = await dispatch.updateJobs({ updates }, { signal: clientGoneSignal(reply) });
+      return { results };
     } catch (err) {
       return sendFailure(err, request, reply);
     }

@@ -62,6 +62,22 @@ export const updateJobBody = z.strictObject({
 });
 export type UpdateJobBody = z.infer<typeof updateJobBody>;
 
+/** Multi-job pilots (the original's n_jobs): up to 1000 jobs in one call, no waiting. */
+export const getJobsBody = getJobBody.omit({ waitS: true }).extend({
+  nJobs: z.number().int().min(1).max(1000),
+});
+
+/** Bulk updates (the original's update_jobs_bulk), all from one worker. */
+export const updateJobsBody = z
+  .strictObject({
+    workerId: text(200).default(''),
+    updates: z.array(updateJobBody).min(1).max(1000),
+  })
+  .refine((b) => b.updates.every((u) => u.workerId === '' || u.workerId === b.workerId), {
+    message: 'every update must carry the workerId of the call (or none)',
+    path: ['updates'],
+  });
+
 /** First problem of a failed parse as `<field>: <message>` (`body` when not about one field). */
 export function describeIssue(error: z.ZodError): string {
   const issue = error.issues[0];
