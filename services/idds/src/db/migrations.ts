@@ -102,9 +102,20 @@ class LabelsFinalJob1700000000300 implements MigrationInterface {
   }
 }
 
+class CampaignIndex1700000000400 implements MigrationInterface {
+  name = 'CampaignIndex1700000000400';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE INDEX workflows_campaign ON idds.workflows (campaign, workflow_id)`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX idds.workflows_campaign`);
+  }
+}
+
 export const migrations: MigrationClass[] = [
   messagingMigration(SCHEMA),
   Workflows1700000000100,
   WorkflowRetry1700000000200,
   LabelsFinalJob1700000000300,
+  CampaignIndex1700000000400,
 ];

@@ -74,9 +74,38 @@ class JobKillState1700000000300 implements MigrationInterface {
   }
 }
 
+/** Indexes for the monitor's pages over millions of jobs (keyset pagination, error window). */
+class MonitorIndexes1700000000400 implements MigrationInterface {
+  name = 'MonitorIndexes1700000000400';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE INDEX jobs_final_error_time ON server.jobs (state_changed_at DESC)
+      WHERE state IN ('failed', 'cancelled', 'closed')`);
+    await q.query(`CREATE INDEX jobs_task_pandaid ON server.jobs (task_id, panda_id DESC)`);
+    await q.query(`CREATE INDEX jobs_state_pandaid ON server.jobs (state, panda_id DESC)`);
+    await q.query(`CREATE INDEX jobs_queue_pandaid ON server.jobs (queue, panda_id DESC)`);
+    await q.query(
+      `CREATE INDEX jobs_error_code ON server.jobs (error_code, panda_id DESC) WHERE error_code <> 0`,
+    );
+    await q.query(`CREATE INDEX jobs_worker ON server.jobs (worker_id) WHERE worker_id <> ''`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    for (const i of [
+      'jobs_final_error_time',
+      'jobs_task_pandaid',
+      'jobs_state_pandaid',
+      'jobs_queue_pandaid',
+      'jobs_error_code',
+      'jobs_worker',
+    ]) {
+      await q.query(`DROP INDEX server.${i}`);
+    }
+  }
+}
+
 export const migrations: MigrationClass[] = [
   messagingMigration(SCHEMA),
   Jobs1700000000100,
   JobErrorsMetrics1700000000200,
   JobKillState1700000000300,
+  MonitorIndexes1700000000400,
 ];
