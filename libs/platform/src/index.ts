@@ -46,3 +46,5 @@ export { dependencyChecks, isMigrateCommand, runMigrateCommand } from './lifecyc
 export { Shutdown } from './lifecycle/shutdown.js';
 export type { ShutdownOptions } from './lifecycle/shutdown.js';
 export { TransitionTable } from './lifecycle/transitions.js';
+export { signPilotToken, TokenError, verifyPilotToken } from './auth/pilot-token.js';
+export type { PilotTokenClaims, TokenProblem } from './auth/pilot-token.js';

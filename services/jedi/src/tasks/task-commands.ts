@@ -169,7 +169,7 @@ export class TaskCommands {
    * with fresh user attempts; inputs with a job in flight or finished are left alone.
    */
   restartInputs(taskId: number, rerun: number[], reset: number[]): Promise<Task> {
-    return this.command(taskId, 'restart', async (sql, t) => {
+    return this.command(taskId, 'restart', async (sql, _t) => {
       const open = ['failed', 'missing', 'ready', 'defined'];
       await sql.query(
         `UPDATE jedi.task_inputs SET state = 'defined', failed_attempts = 0, modified_at = now()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signPilotToken, TokenError, verifyPilotToken } from './token.js';
+import { signPilotToken, TokenError, verifyPilotToken } from './pilot-token.js';
 
 const secret = 'a-secret-of-32-characters-length';
 const claims = { workerId: 'w-7', queue: 'SLAC_Rubin', expiresAt: 2_000_000_000 };
