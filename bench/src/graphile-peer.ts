@@ -1,4 +1,4 @@
-import { run } from 'graphile-worker';
+import { Logger, run } from 'graphile-worker';
 import pg from 'pg';
 
 /**
@@ -12,11 +12,19 @@ export async function runGraphilePeer(
   concurrency: number,
   log: (line: string) => void,
 ): Promise<{ seconds: number; perSecond: number }> {
+  // Quiet: graphile-worker logs every job at info, which would dominate the timing.
+  const logger = new Logger(() => () => {});
   let completed = 0;
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
   // Install the schema first (an empty run), then add every job, then time the processing.
-  const installer = await run({ connectionString, concurrency: 1, noHandleSignals: true, taskList: {} });
+  const installer = await run({
+    connectionString,
+    concurrency: 1,
+    noHandleSignals: true,
+    taskList: {},
+    logger,
+  });
   await installer.stop();
   const client = new pg.Client({ connectionString });
   await client.connect();
@@ -29,6 +37,7 @@ export async function runGraphilePeer(
     maxPoolSize: concurrency + 2,
     pollInterval: 50,
     noHandleSignals: true,
+    logger,
     taskList: {
       noop: async () => {
         if (++completed === n) resolveDone();
