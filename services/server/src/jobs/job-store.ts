@@ -105,6 +105,10 @@ export class JobStore {
       const results: JobUpdateResult[] = [];
       const changes: JobChange[] = [];
       const heartbeats: number[] = [];
+      // Moves are applied in rounds: a job's first move in round 0, its second (e.g. running
+      // then failed in one call) in round 1; each round is one statement for all its jobs.
+      const rounds: Move[][] = [];
+      const movesOf = new Map<number, number>();
       for (const u of updates) {
         const row = byId.get(u.pandaId);
         const decision = decideUpdate(row && { state: row.state as JobState, attemptNr: row.attempt_nr }, {
@@ -128,12 +132,17 @@ export class JobStore {
         } else {
           // A job told to die ends as its kill decided, whatever the pilot reports.
           const to = row!.kill_state && jobStates.isFinal(decision.to) ? row!.kill_state : decision.to;
-          const [moved] = await this.move(sql, u, to);
-          if (!moved) throw new Error(`job ${u.pandaId} vanished during update`);
-          byId.set(u.pandaId, moved);
-          changes.push(jobChange(moved, row!.state));
-          results.push({ ...base, state: moved.state, result: 'ok', message: '' });
+          const n = movesOf.get(u.pandaId) ?? 0;
+          (rounds[n] ??= []).push({ u, to, from: row!.state });
+          movesOf.set(u.pandaId, n + 1);
+          byId.set(u.pandaId, { ...row!, state: to });
+          results.push({ ...base, state: to, result: 'ok', message: '' });
         }
+      }
+      for (const round of rounds) {
+        const from = new Map(round.map((m) => [m.u.pandaId, m.from]));
+        const moved = await this.moveMany(sql, round);
+        changes.push(...moved.map((r) => jobChange(r, from.get(Number(r.panda_id))!)));
       }
       if (heartbeats.length) {
         await sql.query(`UPDATE server.jobs SET modified_at = now() WHERE panda_id = ANY($1::bigint[])`, [
@@ -145,33 +154,40 @@ export class JobStore {
     });
   }
 
-  private move(sql: Sql, u: JobUpdate, to: JobState): Promise<JobRow[]> {
-    const final = jobStates.isFinal(to);
-    const errors = final ? errorPairs(u) : [];
+  private moveMany(sql: Sql, moves: Move[]): Promise<JobRow[]> {
+    const final = moves.map((m) => jobStates.isFinal(m.to));
     return sql.query<JobRow>(
-      `UPDATE server.jobs SET state = $2, state_changed_at = now(), modified_at = now(),
-         start_time = CASE WHEN $2 = 'running' AND start_time IS NULL THEN now() ELSE start_time END,
-         end_time = CASE WHEN $3 THEN now() ELSE end_time END,
-         exit_code = CASE WHEN $3 THEN $4 ELSE exit_code END,
-         error_code = CASE WHEN $3 THEN $5 ELSE error_code END,
-         error_diag = CASE WHEN $3 THEN $6 ELSE error_diag END,
-         node = CASE WHEN $7 <> '' THEN $7 ELSE node END,
-         errors = CASE WHEN $3 THEN errors || $8::jsonb ELSE errors END,
-         metrics = COALESCE($9::jsonb, metrics)
-       WHERE panda_id = $1 RETURNING *`,
+      `UPDATE server.jobs j SET state = u.next_state, state_changed_at = now(), modified_at = now(),
+         start_time = CASE WHEN u.next_state = 'running' AND j.start_time IS NULL THEN now() ELSE j.start_time END,
+         end_time = CASE WHEN u.final THEN now() ELSE j.end_time END,
+         exit_code = CASE WHEN u.final THEN u.exit_code ELSE j.exit_code END,
+         error_code = CASE WHEN u.final THEN u.error_code ELSE j.error_code END,
+         error_diag = CASE WHEN u.final THEN u.diag ELSE j.error_diag END,
+         node = CASE WHEN u.node <> '' THEN u.node ELSE j.node END,
+         errors = CASE WHEN u.final THEN j.errors || u.errors ELSE j.errors END,
+         metrics = COALESCE(u.metrics, j.metrics)
+       FROM unnest($1::bigint[], $2::text[], $3::bool[], $4::int[], $5::int[], $6::text[], $7::text[],
+         $8::jsonb[], $9::jsonb[]) AS u(id, next_state, final, exit_code, error_code, diag, node, errors, metrics)
+       WHERE j.panda_id = u.id RETURNING j.*`,
       [
-        u.pandaId,
-        to,
+        moves.map((m) => m.u.pandaId),
+        moves.map((m) => m.to),
         final,
-        u.exitCode,
-        u.errorCode,
-        u.errorDiag.slice(0, MAX_DIAG),
-        u.node,
-        JSON.stringify(errors),
-        u.metrics ? JSON.stringify(u.metrics) : null,
+        moves.map((m) => m.u.exitCode),
+        moves.map((m) => m.u.errorCode),
+        moves.map((m) => m.u.errorDiag.slice(0, MAX_DIAG)),
+        moves.map((m) => m.u.node),
+        moves.map((m, i) => JSON.stringify(final[i] ? errorPairs(m.u) : [])),
+        moves.map((m) => (m.u.metrics ? JSON.stringify(m.u.metrics) : null)),
       ],
     );
   }
+}
+
+interface Move {
+  u: JobUpdate;
+  to: JobState;
+  from: string;
 }
 
 const MAX_DIAG = 4000;
