@@ -195,7 +195,8 @@ describe.each(SETS)('umbrella rendered with %s values', (set) => {
   });
 
   it('then no secret is inlined: credentials come from secretKeyRef, never from values or ConfigMaps', () => {
-    const secretish = /PASSWORD|TOKEN|SECRET|_KEY$|DATABASE_URL/;
+    // (PANDA_REQUIRE_TOKEN is the gateway's true/false switch, not a credential)
+    const secretish = /PASSWORD|(?<!REQUIRE_)TOKEN|SECRET|_KEY$|DATABASE_URL/;
     for (const { owner, spec } of podSpecs(objects())) {
       for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
         for (const e of c.env ?? []) {
@@ -271,6 +272,38 @@ describe.each(SETS)('umbrella rendered with %s values', (set) => {
       MaxWorkers: '.spec.harvester.maxWorkers',
       Running: '.status.runningWorkers',
     });
+  });
+
+  it('then harvester (signs) and pilot-gateway (verifies) read the pilot-token Secret as PANDA_PILOT_TOKEN_SECRET, and only they', () => {
+    // (every value set names, or makes, the Secret panda-pilot-token)
+    for (const svc of SERVICE_CHARTS) {
+      const [c] = named<Workload>(objects(), 'Deployment', `panda-${svc}`).spec.template.spec.containers;
+      const env = c?.env ?? [];
+      const token = env.find((e) => e.name === 'PANDA_PILOT_TOKEN_SECRET');
+      if (svc === 'harvester' || svc === 'pilot-gateway') {
+        expect(token?.valueFrom, svc).toEqual({
+          secretKeyRef: { name: 'panda-pilot-token', key: 'signing-key' },
+        });
+      } else {
+        expect(token, svc).toBeUndefined();
+      }
+      expect(
+        env.map((e) => e.name).filter((n) => /PILOT_TOKEN/.test(n) && n !== 'PANDA_PILOT_TOKEN_SECRET'),
+      ).toEqual([]);
+    }
+    const gatewayEnv = named<{ data: Record<string, string> }>(
+      objects(),
+      'ConfigMap',
+      'panda-pilot-gateway-env',
+    );
+    expect(gatewayEnv.data.PANDA_REQUIRE_TOKEN).toBe('true');
+    const harvesterEnv = named<{ data: Record<string, string> }>(
+      objects(),
+      'ConfigMap',
+      'panda-harvester-env',
+    );
+    expect(harvesterEnv.data.PANDA_SUBMITTERS).toBe('kubernetes,local');
+    expect(harvesterEnv.data.PANDA_KUBE_NAMESPACE).toMatch(/^panda(-workers)?$/);
   });
 
   it('then the pilot pod template runs the pilot image with no API token and the gateway address', () => {

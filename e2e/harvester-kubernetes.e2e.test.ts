@@ -13,6 +13,7 @@ import type { FakeKube } from './fake-kube/server.js';
 
 const root = repoRootDir();
 const dir = mkdtempSync(join(tmpdir(), 'panda-e2e-k8s-'));
+const tokenSecret = 'e2e-secret-shared-by-harvester-and-gateway';
 
 /** config/queues.json plus a queue whose pods get a 300 MiB memory limit. */
 function queuesWithSmallK8sQueue(): string {
@@ -56,12 +57,20 @@ describe('harvester on a Kubernetes-backed queue (fake API server, real client)'
       namespace: 'default',
       body: { metadata: { name: 'panda-pilot-token' }, stringData: { token: 'e2e-token' } },
     });
-    // and the stack with harvester serving kubernetes queues through it
+    // and the stack with harvester serving kubernetes queues through it, signing a token per
+    // worker that the gateway requires
     stack = await startStack({
       dir,
       cycleMs: 500,
       queuesFile: queuesWithSmallK8sQueue(),
-      serviceEnv: { harvester: { PANDA_SUBMITTERS: 'local,kubernetes', PANDA_KUBECONFIG: kube.kubeconfig } },
+      serviceEnv: {
+        harvester: {
+          PANDA_SUBMITTERS: 'local,kubernetes',
+          PANDA_KUBECONFIG: kube.kubeconfig,
+          PANDA_PILOT_TOKEN_SECRET: tokenSecret,
+        },
+        'pilot-gateway': { PANDA_PILOT_TOKEN_SECRET: tokenSecret, PANDA_REQUIRE_TOKEN: 'true' },
+      },
     });
     cli = { repoRoot: root, env: stack.cliEnv };
   });
@@ -96,10 +105,14 @@ describe('harvester on a Kubernetes-backed queue (fake API server, real client)'
       requests: { cpu: '900m', memory: '4000Mi' },
       limits: { cpu: '1', memory: '4000Mi' },
     });
+    // and each pilot read its own token from a per-worker Secret (not the queue's shared one)
+    const tokenSecretName = `${String(job.metadata.name)}-token`;
     expect(container.env).toContainEqual({
       name: 'PANDA_PILOT_TOKEN',
-      valueFrom: { secretKeyRef: { name: 'panda-pilot-token', key: 'token' } },
+      valueFrom: { secretKeyRef: { name: tokenSecretName, key: 'token' } },
     });
+    expect(JSON.stringify(container.env)).not.toContain('v1.');
+    expect(kube.requests).toContain('POST /api/v1/namespaces/default/secrets');
     const channel = openChannel(stack.addresses.harvesterAddr);
     const workers = createGrpcClient(WorkerServiceDefinition, channel);
     const { workers: list } = await workers.listWorkers({ queue: 'SLAC_Rubin_K8s', state: '', limit: 100 });
@@ -114,6 +127,10 @@ describe('harvester on a Kubernetes-backed queue (fake API server, real client)'
       'finished Jobs deleted',
       { timeoutMs: 10_000 },
     );
+    // with their token Secrets
+    for (const name of ended) {
+      expect(kube.requests).toContain(`DELETE /api/v1/namespaces/default/secrets/${name}-token`);
+    }
   });
 
   it('reports an OOMKilled pod as a failed worker with the out-of-memory code', async () => {

@@ -146,7 +146,8 @@ PANDA_GATEWAY_URL: {{ include "panda.gatewayUrl" $root | quote }}
 {{- end }}
 {{- end -}}
 
-{{/* Settings that come from Secrets, never from values: the database URL and the pilot-token key. */}}
+{{/* Settings that come from Secrets, never from values: the database URL and the pilot-token
+signing secret (PANDA_PILOT_TOKEN_SECRET: harvester signs worker tokens, pilot-gateway verifies). */}}
 {{- define "panda.databaseUrlEnv" -}}
 - name: PANDA_DATABASE_URL
   valueFrom:
@@ -160,7 +161,7 @@ PANDA_GATEWAY_URL: {{ include "panda.gatewayUrl" $root | quote }}
 {{ include "panda.databaseUrlEnv" . }}
 {{- end }}
 {{- if has "pilotToken" .Values.needs }}
-- name: PANDA_PILOT_TOKEN_KEY
+- name: PANDA_PILOT_TOKEN_SECRET
   valueFrom:
     secretKeyRef:
       name: {{ include "panda.pilotTokenSecret" . }}

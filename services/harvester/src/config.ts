@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { baseConfigSchema, loadConfig, port } from '@panda/platform';
+import { baseConfigSchema, databaseConfigSchema, loadConfig, port } from '@panda/platform';
 import type { LoadConfigOptions } from '@panda/platform';
 import { z } from 'zod';
 
@@ -13,7 +13,7 @@ export function defaultPilotCommand(): string {
 export const shellQuote = (word: string): string => `'${word.replaceAll("'", `'\\''`)}'`;
 
 const schema = baseConfigSchema.extend({
-  databaseUrl: z.string().min(1),
+  ...databaseConfigSchema.shape,
   natsUrl: z.string().min(1),
   grpcHost: z.string().min(1).default('127.0.0.1'),
   grpcPort: port().default(0),
@@ -48,6 +48,23 @@ const schema = baseConfigSchema.extend({
   kubeconfig: z.string().min(1).optional(),
   /** kubernetes: namespace of the worker Jobs. */
   kubeNamespace: z.string().min(1).default('default'),
+  /**
+   * HMAC secret of pilot tokens, shared with pilot-gateway (which verifies them); when set,
+   * every worker gets its own token (PANDA_PILOT_TOKEN). At least 16 characters.
+   */
+  pilotTokenSecret: z.string().min(16).optional(),
+  /**
+   * A worker's token is valid for the queue's maxtime plus this margin (seconds), which must
+   * cover the time a worker may wait in the batch system before it starts.
+   */
+  pilotTokenMarginS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(6 * 3600),
+  /** Prometheus metrics on `GET /metrics` at this port (0: a free port, logged); unset: off. */
+  metricsPort: port().optional(),
+  metricsHost: z.string().min(1).default('127.0.0.1'),
   /** Accepted for a shared environment but unused: queues come from server's QueueService. */
   queuesFile: z.string().optional(),
 });

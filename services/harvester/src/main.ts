@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import {
   closeBus,
   connectBus,
@@ -5,19 +6,26 @@ import {
   createGrpcServer,
   createLogger,
   Database,
+  dependencyChecks,
   ensureEventsStream,
+  isMigrateCommand,
   listenGrpc,
   openChannel,
   Outbox,
+  runMigrateCommand,
   Shutdown,
+  startHealthServer,
   stopGrpcServer,
 } from '@panda/platform';
-import { QueueServiceDefinition, WorkerServiceDefinition } from '@panda/proto';
+import { DispatchServiceDefinition, QueueServiceDefinition, WorkerServiceDefinition } from '@panda/proto';
 import { HarvesterAgent } from './agent/agent.js';
 import { CycleLoop } from './agent/loop.js';
+import { JobPusher } from './agent/push.js';
 import { loadHarvesterConfig, pilotBaseEnv } from './config.js';
 import { workerService } from './grpc/worker-service.js';
+import { harvesterMetrics, startMetricsServer } from './metrics/metrics.js';
 import { createPlugins } from './plugins/registry.js';
+import { tokenIssuer } from './tokens/issuer.js';
 import { harvesterMigrations } from './workers/migrations.js';
 import { WorkerStore } from './workers/store.js';
 
@@ -35,7 +43,7 @@ async function main(): Promise<void> {
     migrations: harvesterMigrations(SCHEMA),
     poolSize: 5,
   });
-  await db.migrate(logger);
+  if (config.migrateOnStart) await db.migrate(logger);
   const bus = await connectBus({ url: config.natsUrl, name: 'harvester', logger });
   await ensureEventsStream(bus.jsm);
   const outbox = new Outbox(db, bus.js, logger);
@@ -43,7 +51,11 @@ async function main(): Promise<void> {
 
   const channel = openChannel(config.serverAddr);
   const queues = createGrpcClient(QueueServiceDefinition, channel, { deadlineMs: config.grpcDeadlineMs });
+  const dispatch = createGrpcClient(DispatchServiceDefinition, channel, {
+    deadlineMs: config.grpcDeadlineMs,
+  });
   const store = new WorkerStore(db, outbox, logger);
+  const metrics = harvesterMetrics(store);
 
   // A pilot that exits starts the next cycle early; the loop is built after the plugins.
   let onPilotExit = (): void => {};
@@ -54,13 +66,26 @@ async function main(): Promise<void> {
     plugins: plugins.all,
     logger,
     maxWorkersTotal: config.maxWorkersTotal,
+    issueToken: config.pilotTokenSecret
+      ? tokenIssuer({ secret: config.pilotTokenSecret, marginS: config.pilotTokenMarginS })
+      : undefined,
+    pusher: new JobPusher(dispatch, hostname()),
+    onSubmission: metrics.submitted,
   });
-  const loop = new CycleLoop(agent, { cycleMs: config.cycleMs, logger });
+  const loop = new CycleLoop(agent, { cycleMs: config.cycleMs, logger, onCycle: metrics.cycle });
   onPilotExit = () => loop.kick();
 
   const server = createGrpcServer(logger);
   server.add(WorkerServiceDefinition, workerService(store));
   const port = await listenGrpc(server, config.grpcHost, config.grpcPort);
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : await startMetricsServer({
+          host: config.metricsHost,
+          port: config.metricsPort,
+          registry: metrics.registry,
+        });
 
   // Order: stop cycling, stop the pilots and record how they ended, stop serving, publish
   // what is left in the outbox, close connections.
@@ -70,6 +95,17 @@ async function main(): Promise<void> {
     await agent.monitor();
   });
   shutdown.add('grpc server', (signal) => stopGrpcServer(server, signal));
+  shutdown.add('metrics server', async () => {
+    await metricsServer?.close();
+  });
+  if (config.healthPort > 0) {
+    const health = await startHealthServer({
+      host: config.healthHost,
+      port: config.healthPort,
+      checks: dependencyChecks({ db, bus }),
+    });
+    shutdown.add('health', () => health.close());
+  }
   shutdown.add('outbox', async () => {
     await outbox.stopped();
     while ((await outbox.publishBatch()) > 0);
@@ -89,12 +125,16 @@ async function main(): Promise<void> {
       workDir: config.workDir,
       cycleMs: config.cycleMs,
       submitters: plugins.all.map((p) => p.name),
+      metrics: metricsServer ? `http://${config.metricsHost}:${metricsServer.port}/metrics` : 'off',
+      tokens: config.pilotTokenSecret ? 'signed per worker' : 'off',
     },
     'harvester started',
   );
 }
 
-main().catch((err: unknown) => {
-  console.error('harvester failed to start:', err);
-  process.exit(1);
-});
+(isMigrateCommand() ? runMigrateCommand('harvester', SCHEMA, harvesterMigrations(SCHEMA)) : main()).catch(
+  (err: unknown) => {
+    console.error('harvester failed to start:', err);
+    process.exit(1);
+  },
+);

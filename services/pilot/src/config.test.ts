@@ -21,6 +21,7 @@ describe('parseCommandLine', () => {
         heartbeatS: 1800,
         maxJobs: 0,
         workerId: '',
+        jobFile: '',
       }),
     });
   });
@@ -38,6 +39,8 @@ describe('parseCommandLine', () => {
         'rel',
         '--worker-id',
         'w-1',
+        '--job-file',
+        'rel/pandaJobData.json',
       ],
       env,
     );
@@ -47,6 +50,7 @@ describe('parseCommandLine', () => {
     expect(parsed.options.maxJobs).toBe(2);
     expect(parsed.options.workerId).toBe('w-1');
     expect(parsed.options.workDir).toBe(`${process.cwd()}/rel`);
+    expect(parsed.options.jobFile).toBe(`${process.cwd()}/rel/pandaJobData.json`);
   });
 
   it('answers help', () => {

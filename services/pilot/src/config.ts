@@ -47,6 +47,11 @@ const schema = baseConfigSchema.extend({
   waitS: z.coerce.number().int().min(0).max(300).default(0),
   /** Push mode: exit after this many seconds without a job; 0: wait until stopped. */
   idleS: z.coerce.number().min(0).default(0),
+  /**
+   * Push mode (harvester): a file holding the job harvester acquired for this worker (camelCase
+   * Job JSON, already `starting` at the server); it is run first, without getJob. '' = none.
+   */
+  jobFile: z.string().default(''),
 });
 
 export type PilotOptions = z.infer<typeof schema>;
@@ -75,6 +80,7 @@ const FLAGS = {
   token: 'token',
   'wait-s': 'waitS',
   'idle-s': 'idleS',
+  'job-file': 'jobFile',
   'log-level': 'logLevel',
 } as const satisfies Record<string, keyof PilotOptions>;
 
@@ -83,7 +89,8 @@ export const USAGE = `usage: panda-pilot [--queue Q] [--gateway-url URL] [--work
                    [--kill-grace-s S] [--memory-grace F] [--monitor-interval-s S]
                    [--check-interval-s S] [--walltime-grace-pct P] [--looping-limit-s S]
                    [--lost-heartbeat-s S] [--realtime-logs true|false] [--log-files A,B]
-                   [--log-poll-ms MS] [--token T] [--wait-s S] [--idle-s S] [--log-level LEVEL]
+                   [--log-poll-ms MS] [--token T] [--wait-s S] [--idle-s S] [--job-file F]
+                   [--log-level LEVEL]
 Each flag may instead be given as PANDA_PILOT_<FLAG> (e.g. PANDA_PILOT_GATEWAY_URL); flags win.`;
 
 export type ParsedCommandLine = { help: true } | { help: false; options: PilotOptions };
@@ -114,5 +121,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     if (typeof value === 'string') overrides[key] = value;
   }
   const options = loadConfig(schema, { env, prefix: 'PANDA_PILOT_', overrides });
-  return { help: false, options: { ...options, workDir: resolve(options.workDir) } };
+  return {
+    help: false,
+    options: {
+      ...options,
+      workDir: resolve(options.workDir),
+      jobFile: options.jobFile && resolve(options.jobFile),
+    },
+  };
 }

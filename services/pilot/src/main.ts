@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   });
   const summary = await run;
   if (stop.signal.aborted) return; // the shutdown handler exits
-  process.exitCode = summary.reason === 'gateway' || summary.reason === 'lostheartbeat' ? 1 : 0;
+  process.exitCode = ['gateway', 'lostheartbeat', 'jobfile'].includes(summary.reason) ? 1 : 0;
 }
 
 main().catch((err: unknown) => {

@@ -49,6 +49,7 @@ function options(url: string, over: Partial<PilotOptions>): PilotOptions {
     token: '',
     waitS: 0,
     idleS: 0,
+    jobFile: '',
     ...over,
   };
 }

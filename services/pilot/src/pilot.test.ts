@@ -47,6 +47,7 @@ function options(over: Partial<PilotOptions> = {}): PilotOptions {
     token: '',
     waitS: 0,
     idleS: 0,
+    jobFile: '',
     ...over,
   };
 }

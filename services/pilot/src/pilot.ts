@@ -2,6 +2,7 @@ import type { Logger } from '@panda/platform';
 import type { PilotOptions } from './config.js';
 import type { GetJobRequest, JobUpdate, LogBatchJson, PilotJob, UpdateReply } from './gateway/types.js';
 import { PilotErrorCodes } from './job/error-codes.js';
+import { readJobFile } from './job/job-file.js';
 import { memoryLimit } from './job/limits.js';
 import type { JobLimits } from './job/limits.js';
 import { runJob } from './job/run-job.js';
@@ -30,7 +31,16 @@ export interface PilotDeps {
 export interface PilotSummary {
   jobs: { pandaId: number; outcome: JobOutcome }[];
   /** Why the loop ended. */
-  reason: 'nojob' | 'maxjobs' | 'walltime' | 'stopped' | 'gateway' | 'idle' | 'lostheartbeat';
+  reason:
+    | 'nojob'
+    | 'maxjobs'
+    | 'walltime'
+    | 'stopped'
+    | 'gateway'
+    | 'idle'
+    | 'lostheartbeat'
+    /** The push job file could not be read: the worker fails, and with it the job at the server. */
+    | 'jobfile';
 }
 
 /** The limits of one job from its description and the pilot's options. */
@@ -46,7 +56,10 @@ export function jobLimits(options: PilotOptions, job: PilotJob, remainingWalltim
 /** Seconds of walltime below which the pilot asks for no further job. */
 const MIN_WALLTIME_S = 60;
 
-/** Asks for jobs and runs them one after the other until none is left or a limit is hit. */
+/**
+ * Runs the job handed over in `jobFile` first (push mode, no getJob), then asks for jobs and
+ * runs them one after the other until none is left or a limit is hit.
+ */
 export async function runPilot(deps: PilotDeps): Promise<PilotSummary> {
   const { options, gateway, logger } = deps;
   const now = deps.now ?? Date.now;
@@ -57,18 +70,60 @@ export async function runPilot(deps: PilotDeps): Promise<PilotSummary> {
     return { jobs, reason };
   };
 
-  let lastJobAt = started;
+  const remaining = (): number =>
+    options.walltimeS > 0 ? Math.floor(options.walltimeS - (now() - started) / 1000) : 0;
+  const run = async (job: PilotJob, remainingWalltimeS: number, getjobS: number): Promise<JobOutcome> => {
+    logger.info({ pandaId: job.pandaId, attemptNr: job.attemptNr, name: job.name }, 'got job');
+    const outcome = await runJob(
+      {
+        gateway,
+        logger,
+        workDir: options.workDir,
+        node: deps.node,
+        workerId: options.workerId,
+        heartbeatMs: options.heartbeatS * 1000,
+        killGraceMs: options.killGraceS * 1000,
+        stop: deps.stop,
+        echo: deps.echo,
+        limits: jobLimits(options, job, remainingWalltimeS),
+        monitorIntervalMs: options.monitorIntervalS * 1000,
+        checkIntervalMs: options.checkIntervalS * 1000,
+        realtimeLogs: options.realtimeLogs
+          ? { files: logFileList(options.logFiles), pollMs: options.logPollMs }
+          : undefined,
+        archive: true,
+        pilotLogFile: deps.pilotLogFile,
+        getjobS,
+      },
+      job,
+    );
+    jobs.push({ pandaId: job.pandaId, outcome });
+    return outcome;
+  };
+
+  // Push mode: harvester already acquired the job (it is `starting`) and handed it over in a file.
+  if (options.jobFile) {
+    let job: PilotJob;
+    try {
+      job = await readJobFile(options.jobFile);
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'cannot run the job handed over by harvester');
+      return done('jobfile');
+    }
+    logger.info({ pandaId: job.pandaId, file: options.jobFile }, 'job handed over by harvester');
+    const outcome = await run(job, remaining(), 0);
+    if (outcome.errorCode === PilotErrorCodes.LOST_HEARTBEAT) return done('lostheartbeat');
+  }
+
+  let lastJobAt = options.jobFile ? now() : started;
   for (;;) {
     if (deps.stop.aborted) return done('stopped');
     if (options.waitS > 0 && options.idleS > 0 && now() - lastJobAt > options.idleS * 1000) {
       return done('idle');
     }
     if (options.maxJobs > 0 && jobs.length >= options.maxJobs) return done('maxjobs');
-    let remainingWalltimeS = 0;
-    if (options.walltimeS > 0) {
-      remainingWalltimeS = Math.floor(options.walltimeS - (now() - started) / 1000);
-      if (remainingWalltimeS < MIN_WALLTIME_S) return done('walltime');
-    }
+    const remainingWalltimeS = remaining();
+    if (options.walltimeS > 0 && remainingWalltimeS < MIN_WALLTIME_S) return done('walltime');
 
     let job: PilotJob | null;
     const askedAt = now();
@@ -95,32 +150,7 @@ export async function runPilot(deps: PilotDeps): Promise<PilotSummary> {
       return done('nojob');
     }
     lastJobAt = now();
-
-    logger.info({ pandaId: job.pandaId, attemptNr: job.attemptNr, name: job.name }, 'got job');
-    const outcome = await runJob(
-      {
-        gateway,
-        logger,
-        workDir: options.workDir,
-        node: deps.node,
-        workerId: options.workerId,
-        heartbeatMs: options.heartbeatS * 1000,
-        killGraceMs: options.killGraceS * 1000,
-        stop: deps.stop,
-        echo: deps.echo,
-        limits: jobLimits(options, job, remainingWalltimeS),
-        monitorIntervalMs: options.monitorIntervalS * 1000,
-        checkIntervalMs: options.checkIntervalS * 1000,
-        realtimeLogs: options.realtimeLogs
-          ? { files: logFileList(options.logFiles), pollMs: options.logPollMs }
-          : undefined,
-        archive: true,
-        pilotLogFile: deps.pilotLogFile,
-        getjobS: (now() - askedAt) / 1000,
-      },
-      job,
-    );
-    jobs.push({ pandaId: job.pandaId, outcome });
+    const outcome = await run(job, remainingWalltimeS, (now() - askedAt) / 1000);
     if (outcome.errorCode === PilotErrorCodes.LOST_HEARTBEAT) return done('lostheartbeat');
   }
 }

@@ -23,7 +23,8 @@ export async function runMigrateCommand(
   );
   const config = loadConfig(migrateConfigSchema, { env });
   const logger = createLogger({ service, level: config.logLevel });
-  const db = await Database.connect({ url: config.databaseUrl, schema, migrations, poolSize: 1 });
+  // Two connections: one holds the advisory lock while the migrator uses the other.
+  const db = await Database.connect({ url: config.databaseUrl, schema, migrations, poolSize: 2 });
   try {
     const applied = await db.migrate(logger);
     logger.info({ schema, applied: applied.length }, 'migrations up to date');

@@ -3,9 +3,12 @@ import { IllegalTransitionError } from '@panda/platform';
 import type { Logger } from '@panda/platform';
 import type { Queue, QueueServiceClient } from '@panda/proto';
 import { newWorkerCount } from '../adjuster/adjuster.js';
-import type { SubmitterPlugin, WorkerRef, WorkerStatus } from '../plugins/types.js';
+import type { PushedJob, SubmitterPlugin, WorkerRef, WorkerStatus } from '../plugins/types.js';
+import type { TokenSubject } from '../tokens/issuer.js';
 import { workerTransitions } from '../workers/states.js';
 import type { WorkerStore } from '../workers/store.js';
+import { pushedJob } from './push.js';
+import type { JobPusher } from './push.js';
 
 /** The part of server's QueueService harvester calls (tests pass a fake). */
 export type QueueClient = Pick<QueueServiceClient, 'listQueues' | 'queueStats'>;
@@ -19,6 +22,12 @@ export interface HarvesterAgentOptions {
   /** Cap on active workers over all queues. */
   maxWorkersTotal: number;
   newWorkerId?: () => string;
+  /** Signs each worker's gateway token; without it workers get none. */
+  issueToken?: (subject: TokenSubject) => string;
+  /** Acquires jobs for push queues (`harvester.mode: push`); without it those are skipped. */
+  pusher?: Pick<JobPusher, 'acquire' | 'markStarting'>;
+  /** Told how each submission went (metrics). */
+  onSubmission?: (queue: string, outcome: 'submitted' | 'failed') => void;
 }
 
 export interface CycleReport {
@@ -125,7 +134,10 @@ export class HarvesterAgent {
       );
       let done = 0;
       for (let i = 0; i < n && !signal.aborted; i++) {
-        if (await this.submitOne(queue, this.plugins.get(h.submitter)!)) done++;
+        const outcome = await this.submitOne(queue, this.plugins.get(h.submitter)!, signal);
+        if (outcome === 'nojob') break;
+        if (outcome === 'submitted') done++;
+        this.o.onSubmission?.(queue.name, outcome);
       }
       active += done;
       submitted[queue.name] = done;
@@ -135,21 +147,43 @@ export class HarvesterAgent {
 
   private servedBy(queue: Queue): boolean {
     const submitter = queue.harvester?.submitter ?? '';
-    if (this.plugins.has(submitter)) return true;
+    const plugin = this.plugins.get(submitter);
+    let why: string | undefined;
+    if (!plugin) why = 'queue skipped: no plugin for its submitter yet';
+    else if (queue.harvester?.mode === 'push' && !(plugin.supportsPush && this.o.pusher))
+      why = 'push queue skipped: its plugin cannot hand jobs to workers';
+    if (!why) return true;
     if (!this.skippedLogged.has(queue.name)) {
       this.skippedLogged.add(queue.name);
-      this.o.logger.debug({ queue: queue.name, submitter }, 'queue skipped: no plugin for its submitter yet');
+      this.o.logger.debug({ queue: queue.name, submitter }, why);
     }
     return false;
   }
 
-  /** Records the worker, hands it to the plugin; a refused submission ends as `missed`. */
-  private async submitOne(queue: Queue, plugin: SubmitterPlugin): Promise<boolean> {
+  /**
+   * Records the worker and hands it to the plugin; a refused submission ends as `missed`. For a
+   * push queue a job is acquired for the worker first (`nojob`: none left, no worker made) and
+   * moved to `starting`; should the worker end up `missed`, server fails that job (worker gone).
+   */
+  private async submitOne(
+    queue: Queue,
+    plugin: SubmitterPlugin,
+    signal: AbortSignal,
+  ): Promise<'submitted' | 'failed' | 'nojob'> {
     const workerId = (this.o.newWorkerId ?? randomUUID)();
     const cores = Math.max(queue.corecount, 1);
     const memoryMb = queue.maxrssMb;
+    const push = queue.harvester?.mode === 'push' ? this.o.pusher : undefined;
+    const acquired = push ? await push.acquire(queue, workerId, signal) : undefined;
+    if (push && !acquired) return 'nojob';
     await this.o.store.create({ workerId, queue: queue.name, submitter: plugin.name, cores, memoryMb });
     try {
+      let job: PushedJob | undefined;
+      if (push && acquired) {
+        await push.markStarting(acquired, workerId);
+        job = pushedJob(acquired);
+        this.o.logger.info({ workerId, queue: queue.name, pandaId: job.pandaId }, 'job pushed to new worker');
+      }
       const result = await plugin.submit({
         workerId,
         queue: queue.name,
@@ -157,17 +191,19 @@ export class HarvesterAgent {
         memoryMb,
         walltimeS: queue.maxtimeS,
         params: parseParams(queue.harvester?.paramsJson ?? ''),
+        token: this.o.issueToken?.({ workerId, queue: queue.name, maxtimeS: queue.maxtimeS }),
+        job,
       });
       await this.o.store.move(workerId, result.state ?? 'submitted', {
         batchId: result.batchId,
         nativeStatus: result.nativeStatus,
       });
-      return true;
+      return 'submitted';
     } catch (err) {
       this.o.logger.error({ err, workerId, queue: queue.name }, 'worker submission failed');
       const diag = `submission failed: ${(err as Error).message}`.slice(0, 500);
       await this.o.store.move(workerId, 'missed', { diag, nativeStatus: 'submit failed' });
-      return false;
+      return 'failed';
     }
   }
 }

@@ -6,6 +6,8 @@ export interface CycleLoopOptions {
   /** Shortest time between the starts of two cycles, even when kicked. */
   minGapMs?: number;
   logger: Logger;
+  /** Told how each cycle ended (metrics). */
+  onCycle?: (outcome: 'ok' | 'error') => void;
 }
 
 /** Runs the agent's cycle every `cycleMs` (sooner when kicked) until the signal aborts. */
@@ -42,8 +44,10 @@ export class CycleLoop {
       try {
         const report = await this.agent.cycle(signal);
         if (report.updated || Object.keys(report.submitted).length) this.o.logger.info(report, 'cycle');
+        this.o.onCycle?.('ok');
       } catch (err) {
         if (!signal.aborted) this.o.logger.error({ err }, 'harvester cycle failed; will retry');
+        this.o.onCycle?.('error');
       }
       const elapsed = Date.now() - started;
       await this.sleep(Math.max(minGap - elapsed, 0), signal, false);

@@ -51,6 +51,29 @@ async function until(check: () => Promise<boolean>, ms = 5000): Promise<void> {
 }
 
 describe('LocalSubmitter', () => {
+  it('hands the pilot its token, and a push worker its job file and a one-job limit', async () => {
+    const p = local(
+      'echo "[$PANDA_PILOT_TOKEN] [$PANDA_PILOT_JOB_FILE] [$PANDA_PILOT_MAX_JOBS]"; cat "$PANDA_PILOT_JOB_FILE"',
+    );
+    const job = { pandaId: 7, json: { pandaId: 7, state: 'starting', command: 'echo hi' } };
+    const result = await p.submit({ ...spec('w-push'), token: 'v1.abc.def', job });
+    const ref = { workerId: 'w-push', queue: 'SLAC_Rubin', batchId: result.batchId };
+    await until(async () => (await p.check([ref]))[0]!.state !== 'running');
+    const dir = join(workDir, 'workers', 'w-push');
+    const file = join(dir, 'pandaJobData.json');
+    expect(await readFile(join(dir, 'pilot.log'), 'utf8')).toBe(
+      `[v1.abc.def] [${file}] [1]\n${JSON.stringify(job.json)}\n`,
+    );
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+
+    // and a pull worker without a token gets none of these
+    const q = local('echo "[$PANDA_PILOT_TOKEN] [$PANDA_PILOT_JOB_FILE] [$PANDA_PILOT_MAX_JOBS]"');
+    const pulled = await q.submit(spec('w-pull'));
+    const ref2 = { workerId: 'w-pull', queue: 'SLAC_Rubin', batchId: pulled.batchId };
+    await until(async () => (await q.check([ref2]))[0]!.state !== 'running');
+    expect(await readFile(join(workDir, 'workers', 'w-pull', 'pilot.log'), 'utf8')).toBe('[] [] []\n');
+  });
+
   it('starts the pilot with its settings in the environment and logs to pilot.log', async () => {
     let exits = 0;
     const p = local(

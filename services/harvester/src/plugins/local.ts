@@ -4,6 +4,7 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@panda/platform';
+import { handOver } from './push-file.js';
 import type { SubmitResult, SubmitterPlugin, WorkerRef, WorkerSpec, WorkerStatus } from './types.js';
 
 export interface LocalSubmitterOptions {
@@ -40,6 +41,7 @@ export const PILOT_LOG = 'pilot.log';
  */
 export class LocalSubmitter implements SubmitterPlugin {
   readonly name = 'local';
+  readonly supportsPush = true;
   private readonly processes = new Map<string, LocalProcess>();
 
   constructor(private readonly o: LocalSubmitterOptions) {}
@@ -51,6 +53,7 @@ export class LocalSubmitter implements SubmitterPlugin {
   async submit(spec: WorkerSpec): Promise<SubmitResult> {
     const dir = this.workerDir(spec.workerId);
     await mkdir(dir, { recursive: true });
+    const handed = await handOver(spec, dir);
     const log = await open(join(dir, PILOT_LOG), 'a');
     let entry: LocalProcess;
     try {
@@ -69,6 +72,8 @@ export class LocalSubmitter implements SubmitterPlugin {
           PANDA_PILOT_CORES: String(spec.cores),
           // No PANDA_PILOT_WALLTIME_S: a local process has no batch time limit, and offering the
           // queue's maxtime minus the seconds already spent would refuse jobs asking for maxtime.
+          ...spec.env,
+          ...handed,
         },
       });
       // Listen before any await: a short-lived pilot may exit right after 'spawn'.

@@ -9,8 +9,21 @@ export interface WorkerSpec {
   walltimeS: number;
   /** The queue's harvester params (plugin-specific). */
   params: Record<string, unknown>;
-  /** Extra environment for the pilot (e.g. push mode's pre-assigned job). */
+  /** Extra environment for the pilot. */
   env?: Record<string, string>;
+  /** This worker's gateway token (the pilot's PANDA_PILOT_TOKEN); absent when none is signed. */
+  token?: string;
+  /**
+   * Push mode: the job harvester acquired for this worker (already `starting` at the server),
+   * as camelCase Job JSON; the plugin hands it over (pandaJobData.json + PANDA_PILOT_JOB_FILE).
+   */
+  job?: PushedJob;
+}
+
+/** A job handed to a push worker: its id and the JSON the pilot reads. */
+export interface PushedJob {
+  pandaId: number;
+  json: Record<string, unknown>;
 }
 
 export interface SubmitResult {
@@ -51,6 +64,8 @@ export interface SubmitterPlugin {
   readonly name: string;
   /** Sweep a worker as soon as its end is recorded (Kubernetes: delete the Job). */
   readonly sweepOnEnd?: boolean;
+  /** Can hand a pushed job to a worker (`WorkerSpec.job`); push queues of others are skipped. */
+  readonly supportsPush?: boolean;
   /** Starts a worker; throws when the batch system refused it. */
   submit(spec: WorkerSpec, signal?: AbortSignal): Promise<SubmitResult>;
   /** Current status of each worker (one entry per worker passed). */

@@ -123,6 +123,24 @@ describe('WorkerStore', () => {
     );
     expect(await store.active('slurm')).toEqual([]);
   });
+
+  it('counts workers by queue and state, final states included (the metrics gauge)', async () => {
+    for (const [n, state] of [
+      ['m1', 'running'],
+      ['m2', 'running'],
+      ['m3', 'failed'],
+    ] as const) {
+      await store.create({ workerId: id(n), queue: 'Q_METRICS', submitter: 'local', cores: 1, memoryMb: 0 });
+      await store.move(id(n), state);
+    }
+    await store.create({ workerId: id('m4'), queue: 'Q_METRICS', submitter: 'local', cores: 1, memoryMb: 0 });
+    const rows = (await store.countsByQueueAndState()).filter((r) => r.queue === 'Q_METRICS');
+    expect(rows).toEqual([
+      { queue: 'Q_METRICS', state: 'failed', count: 1 },
+      { queue: 'Q_METRICS', state: 'running', count: 2 },
+      { queue: 'Q_METRICS', state: 'submitted', count: 1 },
+    ]);
+  });
 });
 
 describe('WorkerService.ListWorkers over gRPC', () => {

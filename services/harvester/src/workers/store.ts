@@ -172,6 +172,13 @@ export class WorkerStore {
     return new Map(rows.map((r) => [r.queue, { queued: r.queued, running: r.running }]));
   }
 
+  /** How many workers each queue has in each state (every state, final ones included). */
+  async countsByQueueAndState(): Promise<{ queue: string; state: WorkerState; count: number }[]> {
+    return this.db.query<{ queue: string; state: WorkerState; count: number }>(
+      `SELECT queue, state, count(*)::int AS count FROM ${this.table} GROUP BY queue, state ORDER BY queue, state`,
+    );
+  }
+
   async list(filter: WorkerFilter): Promise<WorkerRow[]> {
     return this.db.query<WorkerRow>(
       `SELECT ${COLUMNS} FROM ${this.table}

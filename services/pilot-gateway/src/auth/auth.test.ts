@@ -1,10 +1,9 @@
-import { createLogger } from '@panda/platform';
+import { createLogger, signPilotToken } from '@panda/platform';
 import type { AcquireJobsRequest, UpdateJobsRequest } from '@panda/proto';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../http/app.js';
 import type { DispatchClient } from '../http/app.js';
-import { signPilotToken } from './token.js';
 
 const logger = createLogger({ service: 'gateway-auth-test', level: 'silent' });
 const secret = 'shared-secret-between-harvester-and-gateway';

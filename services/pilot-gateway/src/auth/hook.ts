@@ -1,10 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { TokenError, verifyPilotToken } from './token.js';
-import type { PilotTokenClaims } from './token.js';
+import { TokenError, verifyPilotToken } from '@panda/platform';
+import type { PilotTokenClaims } from '@panda/platform';
 
 export interface AuthOptions {
   secret?: string;
-  /** Without a token: refuse (true) or let through (false, until harvester issues tokens). */
+  /**
+   * Without a token: refuse (true) or let through (false: pilots not started by a harvester
+   * that signs tokens, i.e. one without PANDA_PILOT_TOKEN_SECRET).
+   */
   required: boolean;
 }
 

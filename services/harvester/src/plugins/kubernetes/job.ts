@@ -28,6 +28,9 @@ export function jobName(workerId: string): string {
   return `panda-${workerId.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`.slice(0, 63).replace(/-+$/, '');
 }
 
+/** The per-worker Secret holding the worker's token (key `token`). */
+export const tokenSecretName = (workerId: string): string => `${jobName(workerId).slice(0, 57)}-token`;
+
 /** Label values: at most 63 of `[A-Za-z0-9_.-]`. */
 export const labelValue = (v: string): string => v.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 63);
 
@@ -41,6 +44,8 @@ export interface JobInput {
   /** Used when params.command is not set. */
   pilotCommand: string;
   env: Record<string, string>;
+  /** The Secret with this worker's own token; wins over the queue's `params.tokenSecret`. */
+  tokenSecret?: { name: string; key: string };
 }
 
 /**
@@ -59,10 +64,11 @@ export function buildJob(i: JobInput): V1Job {
   const env: V1EnvVar[] = Object.entries(i.env).map(([n, value]) => ({ name: n, value }));
   env.push({ name: 'K8S_JOB_ID', value: name });
   env.push({ name: 'PANDA_HOSTNAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
-  if (i.params.tokenSecret) {
+  const tokenSecret = i.tokenSecret ?? i.params.tokenSecret;
+  if (tokenSecret) {
     env.push({
       name: 'PANDA_PILOT_TOKEN',
-      valueFrom: { secretKeyRef: { name: i.params.tokenSecret.name, key: i.params.tokenSecret.key } },
+      valueFrom: { secretKeyRef: { name: tokenSecret.name, key: tokenSecret.key } },
     });
   }
   const cpuRequest = `${Math.max(Math.round(i.cores * i.params.cpuSchedulingRatio * 10), 1)}m`;

@@ -3,7 +3,15 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '@panda/platform';
 import { chunks } from '../run.js';
 import type { SubmitResult, SubmitterPlugin, WorkerRef, WorkerSpec, WorkerStatus } from '../types.js';
-import { buildJob, jobName, kubeParamsSchema, labelValue, WORKER_LABEL } from './job.js';
+import {
+  buildJob,
+  jobName,
+  kubeParamsSchema,
+  labelValue,
+  QUEUE_LABEL,
+  tokenSecretName,
+  WORKER_LABEL,
+} from './job.js';
 import { kubeWorkerState } from './states.js';
 
 export interface KubernetesSubmitterOptions {
@@ -49,6 +57,7 @@ export class KubernetesSubmitter implements SubmitterPlugin {
 
   async submit(spec: WorkerSpec): Promise<SubmitResult> {
     const params = kubeParamsSchema.parse(spec.params);
+    const tokenSecret = spec.token ? await this.createTokenSecret(spec, spec.token) : undefined;
     const body = buildJob({
       workerId: spec.workerId,
       queue: spec.queue,
@@ -66,6 +75,7 @@ export class KubernetesSubmitter implements SubmitterPlugin {
         PANDA_PILOT_CORES: String(spec.cores),
         ...spec.env,
       },
+      tokenSecret,
     });
     try {
       const job = await this.batch.createNamespacedJob({ namespace: this.o.namespace, body });
@@ -73,7 +83,45 @@ export class KubernetesSubmitter implements SubmitterPlugin {
       this.o.logger.info({ workerId: spec.workerId, queue: spec.queue, batchId }, 'kubernetes job created');
       return { batchId, state: 'submitted', nativeStatus: 'Job created' };
     } catch (err) {
+      if (tokenSecret) await this.deleteTokenSecret(spec.workerId).catch(() => undefined);
       throw new KubeSubmitError(`creating Job ${body.metadata?.name}: ${describe(err)}`);
+    }
+  }
+
+  /**
+   * The worker's token in its own Secret (created before the Job, so the pod never starts
+   * without it; deleted with the Job by kill and sweep). Secrets, unlike a Job's spec, are
+   * readable only with the rights to read Secrets.
+   */
+  private async createTokenSecret(spec: WorkerSpec, token: string): Promise<{ name: string; key: string }> {
+    const name = tokenSecretName(spec.workerId);
+    try {
+      await this.core.createNamespacedSecret({
+        namespace: this.o.namespace,
+        body: {
+          metadata: {
+            name,
+            labels: { [QUEUE_LABEL]: labelValue(spec.queue), [WORKER_LABEL]: labelValue(spec.workerId) },
+          },
+          type: 'Opaque',
+          stringData: { token },
+        },
+      });
+    } catch (err) {
+      throw new KubeSubmitError(`creating Secret ${name}: ${describe(err)}`);
+    }
+    return { name, key: 'token' };
+  }
+
+  private async deleteTokenSecret(workerId: string): Promise<void> {
+    try {
+      await this.core.deleteNamespacedSecret({
+        name: tokenSecretName(workerId),
+        namespace: this.o.namespace,
+      });
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return;
+      throw err;
     }
   }
 
@@ -103,6 +151,7 @@ export class KubernetesSubmitter implements SubmitterPlugin {
     await this.deleteJob(worker);
   }
 
+  /** Deletes the worker's Job (with its pods) and its token Secret, either of which may be gone. */
   private async deleteJob(worker: WorkerRef): Promise<void> {
     const name = worker.batchId || jobName(worker.workerId);
     try {
@@ -113,9 +162,9 @@ export class KubernetesSubmitter implements SubmitterPlugin {
         gracePeriodSeconds: 0,
       });
     } catch (err) {
-      if (err instanceof ApiException && err.code === 404) return;
-      throw err;
+      if (!(err instanceof ApiException && err.code === 404)) throw err;
     }
+    await this.deleteTokenSecret(worker.workerId);
   }
 }
 

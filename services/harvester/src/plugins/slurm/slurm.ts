@@ -1,6 +1,7 @@
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@panda/platform';
+import { handOver } from '../push-file.js';
 import { chunks, runCommand } from '../run.js';
 import type { SubmitResult, SubmitterPlugin, WorkerRef, WorkerSpec, WorkerStatus } from '../types.js';
 import { WORKER_OOM_ERROR } from '../types.js';
@@ -36,6 +37,7 @@ export class SbatchError extends Error {
  */
 export class SlurmSubmitter implements SubmitterPlugin {
   readonly name = 'slurm';
+  readonly supportsPush = true;
 
   constructor(private readonly o: SlurmSubmitterOptions) {}
 
@@ -47,6 +49,7 @@ export class SlurmSubmitter implements SubmitterPlugin {
     const params = slurmParamsSchema.parse(spec.params);
     const dir = this.workerDir(spec.workerId);
     await mkdir(dir, { recursive: true });
+    const handed = await handOver(spec, dir);
     const script = renderSlurmScript(params.template ?? DEFAULT_SLURM_TEMPLATE, {
       workerID: spec.workerId,
       pandaQueueName: spec.queue,
@@ -65,10 +68,12 @@ export class SlurmSubmitter implements SubmitterPlugin {
         PANDA_PILOT_MEMORY_MB: String(spec.memoryMb),
         PANDA_PILOT_CORES: String(spec.cores),
         ...spec.env,
+        ...handed,
       },
     });
     const file = join(dir, 'submit.sh');
-    await writeFile(file, script, { mode: 0o755 });
+    // Owner-only: the script holds the worker's token.
+    await writeFile(file, script, { mode: 0o700 });
     const res = await runCommand('sbatch', ['-D', dir, ...params.sbatchArgs, file], {
       env: this.o.baseEnv,
       signal,
