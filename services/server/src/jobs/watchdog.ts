@@ -6,8 +6,8 @@ import type { JobRow } from './job-row.js';
 const BATCH = 1000;
 
 /**
- * Fails jobs whose pilot went silent, per queue timeouts: running/starting without an update
- * for `heartbeatS` -> dispatcher 100 "lost heartbeat"; sent and never started for `sentS` ->
+ * Fails jobs whose pilot went silent, per queue timeouts: running without an update for
+ * `heartbeatS` (starting: `startingS`) -> dispatcher 100 "lost heartbeat"; sent and never started for `sentS` ->
  * 102; holding for `holdingS` -> 103. Queues in `paused` are exempt, as in the original.
  */
 export class Watchdog {
@@ -25,12 +25,14 @@ export class Watchdog {
     for (;;) {
       const rows = await this.outbox.tx(async (sql) => {
         const failed = await sql.query<JobRow & { old_state: string }>(
-          `WITH t(queue, hb, sent, hold) AS (SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[])),
+          `WITH t(queue, hb, sent, hold, start) AS (
+             SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $6::int[])),
            stale AS (
              SELECT j.panda_id, j.state AS old_state, j.modified_at,
                CASE WHEN j.state = 'sent' THEN 102 WHEN j.state = 'holding' THEN 103 ELSE 100 END AS code
              FROM server.jobs j JOIN t USING (queue)
-             WHERE (j.state IN ('running', 'starting') AND j.modified_at < now() - make_interval(secs => t.hb))
+             WHERE (j.state = 'running' AND j.modified_at < now() - make_interval(secs => t.hb))
+                OR (j.state = 'starting' AND j.modified_at < now() - make_interval(secs => t.start))
                 OR (j.state = 'sent' AND j.state_changed_at < now() - make_interval(secs => t.sent))
                 OR (j.state = 'holding' AND j.state_changed_at < now() - make_interval(secs => t.hold))
              ORDER BY j.panda_id LIMIT $5 FOR UPDATE OF j SKIP LOCKED)
@@ -45,6 +47,7 @@ export class Watchdog {
             queues.map((q) => q.timeouts.sentS),
             queues.map((q) => q.timeouts.holdingS),
             BATCH,
+            queues.map((q) => q.timeouts.startingS ?? q.timeouts.heartbeatS),
           ],
         );
         await this.outbox.write(sql, jobEvents(failed.map((r) => jobChange(r, r.old_state))));

@@ -22,10 +22,17 @@ const harvesterSchema = z.strictObject({
 /** The original's defaults: 2 h without a heartbeat, 30 min in sent, 3 h in holding. */
 export const DEFAULT_TIMEOUTS = { heartbeatS: 7200, sentS: 1800, holdingS: 10_800 };
 
+/**
+ * `startingS`: how long a job may sit in `starting` without an update. A push queue's job waits
+ * there while its worker is queued in the batch system, so such queues set it higher. Defaults
+ * to `heartbeatS`.
+ */
+
 const timeoutsSchema = z.strictObject({
   heartbeatS: z.number().int().positive().default(DEFAULT_TIMEOUTS.heartbeatS),
   sentS: z.number().int().positive().default(DEFAULT_TIMEOUTS.sentS),
   holdingS: z.number().int().positive().default(DEFAULT_TIMEOUTS.holdingS),
+  startingS: z.number().int().positive().optional(),
 });
 
 const queueSchema = z
@@ -87,7 +94,7 @@ export function toProtoQueue(q: QueueSpec): Queue {
       maxNewWorkersPerCycle: q.harvester.maxNewWorkersPerCycle,
       paramsJson: JSON.stringify(q.harvester.params),
     },
-    timeouts: q.timeouts,
+    timeouts: { ...q.timeouts, startingS: q.timeouts.startingS ?? q.timeouts.heartbeatS },
   };
 }
 
