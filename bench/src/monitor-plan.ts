@@ -24,7 +24,14 @@ export const LABELS: readonly LabelSpec[] = [
   { name: 'characterizeImage', parents: [1], weight: 20, memoryMb: 2000, pssMb: 1400, durationS: 160 },
   { name: 'calibrate', parents: [2], weight: 20, memoryMb: 2000, pssMb: 1700, durationS: 140 },
   { name: 'transformPreSourceTable', parents: [3], weight: 20, memoryMb: 2000, pssMb: 500, durationS: 25 },
-  { name: 'consolidatePreSourceTable', parents: [4], weight: 0.12, memoryMb: 4000, pssMb: 2600, durationS: 80 },
+  {
+    name: 'consolidatePreSourceTable',
+    parents: [4],
+    weight: 0.12,
+    memoryMb: 4000,
+    pssMb: 2600,
+    durationS: 80,
+  },
   { name: 'consolidateVisitSummary', parents: [5], weight: 0.12, memoryMb: 4000, pssMb: 900, durationS: 40 },
   { name: 'makeWarp', parents: [3], weight: 5, memoryMb: 3000, pssMb: 2400, durationS: 300 },
   {
@@ -47,7 +54,15 @@ export const LABELS: readonly LabelSpec[] = [
     pssMb: 9800,
     durationS: 1500,
   },
-  { name: 'measure', parents: [11], weight: 1, queue: 'SLAC_Rubin_Medium', memoryMb: 6000, pssMb: 4100, durationS: 700 },
+  {
+    name: 'measure',
+    parents: [11],
+    weight: 1,
+    queue: 'SLAC_Rubin_Medium',
+    memoryMb: 6000,
+    pssMb: 4100,
+    durationS: 700,
+  },
   { name: 'forcedPhotCcd', parents: [3, 12], weight: 20, memoryMb: 2000, pssMb: 1300, durationS: 110 },
   { name: 'analyzeObjectTable', parents: [12], weight: 0.2, memoryMb: 4000, pssMb: 3300, durationS: 200 },
 ];
@@ -201,7 +216,8 @@ export function makePlan(jobs: number, seed = 7): Plan {
     const spec = LABELS[r.l]!;
     const state = STATES[r.w]!;
     const taskJobs = r.l === 0 ? 1 : jobCounts[i]!;
-    const withJobs = taskJobs === 0 ? 0 : Math.max(Math.ceil(taskJobs / 3), Math.round(taskJobs / ATTEMPTS_PER_INPUT));
+    const withJobs =
+      taskJobs === 0 ? 0 : Math.max(Math.ceil(taskJobs / 3), Math.round(taskJobs / ATTEMPTS_PER_INPUT));
     const nominalNodes = r.l === 0 ? 1 : Math.round((r.nominal * scale) / ATTEMPTS_PER_INPUT);
     const nodes = r.ran >= 1 ? withJobs : Math.max(withJobs + 1, nominalNodes);
     const extra = taskJobs - withJobs;

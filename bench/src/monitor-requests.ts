@@ -17,6 +17,8 @@ export interface Samples {
   workerIds: string[];
   workerTimes: string[];
   maxPandaId: number;
+  /** First panda id and number of jobs of every workflow (panda ids are contiguous per workflow). */
+  workflowJobs: Map<number, { first: number; n: number }>;
 }
 
 export async function readSamples(client: pg.Client, plan: Plan): Promise<Samples> {
@@ -31,6 +33,7 @@ export async function readSamples(client: pg.Client, plan: Plan): Promise<Sample
     workerIds: workers.rows.map((r) => r.worker_id),
     workerTimes: workers.rows.map((r) => r.t.toISOString()),
     maxPandaId: plan.jobs,
+    workflowJobs: new Map(plan.workflows.map((w) => [w.workflowId, { first: w.firstPandaId, n: w.jobs }])),
   };
 }
 
@@ -69,12 +72,17 @@ export function pageVariants(s: Samples, rnd: () => number): Record<string, () =
         q({ drop: 1, workflowId: pick(s.workflowIds) }),
         q({ drop: 1, state: 'failed' }),
       ]),
+    // Deep keyset pages as the pager reaches them: `before` is the panda id of a listed job.
     '/jobs?before': () =>
       pick([
         q({ before: pandaId() }),
         q({ before: pandaId(), state: 'failed' }),
         q({ before: pandaId(), queue: pick(s.queues) }),
-        q({ before: pandaId(), workflowId: pick(s.workflowIds) }),
+        (() => {
+          const workflowId = pick(s.workflowIds);
+          const { first, n } = s.workflowJobs.get(workflowId)!;
+          return q({ before: first + Math.floor(rnd() * n), workflowId });
+        })(),
       ]),
     '/jobs?mixed': () =>
       pick([
@@ -109,7 +117,11 @@ export function pageVariants(s: Samples, rnd: () => number): Record<string, () =
 const routeOf = (page: string) => page.replace(/\?.*$/, '').replace(/\/:id$/, '');
 
 /** `perPage` probes of every page, shuffled so that pages and caches interleave. */
-export function makeProbes(variants: Record<string, () => string>, perPage: number, rnd: () => number): Probe[] {
+export function makeProbes(
+  variants: Record<string, () => string>,
+  perPage: number,
+  rnd: () => number,
+): Probe[] {
   const probes: Probe[] = [];
   for (const [page, next] of Object.entries(variants)) {
     for (let i = 0; i < perPage; i++) probes.push({ page, path: `${routeOf(page)}${next()}` });
@@ -130,7 +142,11 @@ export interface Timing {
 }
 
 /** Sends the probes (HTML and `?json` alternately) with `concurrency` clients; full bodies are read. */
-export async function runProbes(base: string, probes: readonly Probe[], concurrency: number): Promise<Timing[]> {
+export async function runProbes(
+  base: string,
+  probes: readonly Probe[],
+  concurrency: number,
+): Promise<Timing[]> {
   const out: Timing[] = [];
   let next = 0;
   await Promise.all(
@@ -181,8 +197,18 @@ export function pageStats(timings: readonly Timing[]): Record<string, PageStats>
       n: ts.length,
       p50_ms: round(percentile(ms, 50)),
       p95_ms: round(percentile(ms, 95)),
-      html_p95_ms: round(percentile(ts.filter((t) => !t.json).map((t) => t.ms), 95)),
-      json_p95_ms: round(percentile(ts.filter((t) => t.json).map((t) => t.ms), 95)),
+      html_p95_ms: round(
+        percentile(
+          ts.filter((t) => !t.json).map((t) => t.ms),
+          95,
+        ),
+      ),
+      json_p95_ms: round(
+        percentile(
+          ts.filter((t) => t.json).map((t) => t.ms),
+          95,
+        ),
+      ),
       max_ms: round(Math.max(...ms)),
     };
   }

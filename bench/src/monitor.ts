@@ -1,9 +1,10 @@
 import { rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { repoRootDir, startStack } from '@panda/testkit';
-import { loadMonitorData } from './monitor-load.js';
+import { loadMonitorData, RECOMMENDED_INDEXES } from './monitor-load.js';
 import { makePlan, mulberry32 } from './monitor-plan.js';
 import { makeProbes, pageStats, pageVariants, readSamples, runProbes } from './monitor-requests.js';
 import { percentile } from './stats.js';
@@ -14,6 +15,12 @@ import { percentile } from './stats.js';
  * and harvester starts no pilots) and the monitor; bulk-loads 20 workflows, 300 tasks, `--jobs`
  * jobs with their nodes, edges, task inputs and workers straight into the services' tables; then
  * times every page, HTML and `?json` alternately, with varied filters and random ids.
+ *
+ * Options: --jobs (1 000 000), --requests per page (60), --concurrency (1), --warmup requests per
+ * page, not timed (3), --seed (7), --target p95 in ms (200), --extra-indexes (create the
+ * RECOMMENDED_INDEXES of monitor-load.ts after the load), --keep (leave everything up until
+ * Ctrl-C, for EXPLAIN), --dir (default .local/bench-monitor). Per-page figures go to stderr; the
+ * last stdout line is one JSON object.
  */
 const { values } = parseArgs({
   options: {
@@ -25,6 +32,7 @@ const { values } = parseArgs({
     target: { type: 'string', default: '200' },
     dir: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    'extra-indexes': { type: 'boolean', default: false },
   },
 });
 const N = Number(values.jobs);
@@ -68,7 +76,12 @@ async function main(): Promise<void> {
     log(
       `loading ${plan.workflows.length} workflows, ${plan.tasks.length} tasks, ${plan.nodes} nodes, ${plan.jobs} jobs`,
     );
-    const load = await loadMonitorData(stack.pg.url, plan, log);
+    const load = await loadMonitorData(
+      stack.pg.url,
+      plan,
+      log,
+      values['extra-indexes'] ? RECOMMENDED_INDEXES : [],
+    );
     log(`loaded in ${load.seconds.toFixed(1)} s: ${JSON.stringify(load.rows)}`);
 
     const client = new pg.Client({ connectionString: stack.pg.url });
@@ -79,16 +92,26 @@ async function main(): Promise<void> {
     const base = stack.addresses.monitorUrl;
     if (WARMUP > 0) await runProbes(base, makeProbes(variants, WARMUP, rnd), 1);
     const probes = makeProbes(variants, PER_PAGE, rnd);
-    log(`timing ${probes.length} requests (${PER_PAGE} per page, concurrency ${CONCURRENCY}) against ${base}`);
+    log(
+      `timing ${probes.length} requests (${PER_PAGE} per page, concurrency ${CONCURRENCY}) against ${base}`,
+    );
+    const hostLoad = () =>
+      loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ');
+    log(`host load average before timing: ${hostLoad()} (2 cores: other processes slow every page)`);
     const started = performance.now();
     const timings = await runProbes(base, probes, CONCURRENCY);
+    log(`host load average after timing: ${hostLoad()}`);
     const seconds = (performance.now() - started) / 1000;
 
     const bad = timings.filter((t) => t.status !== 200);
     failed = bad.length;
     for (const b of bad.slice(0, 20)) log(`  FAILED ${b.status} ${b.path}`);
     const pages = pageStats(timings);
-    log(`${'page'.padEnd(20)} ${'n'.padStart(4)} ${'p50'.padStart(7)} ${'p95'.padStart(7)} ${'html95'.padStart(7)} ${'json95'.padStart(7)} ${'max'.padStart(7)}`);
+    log(
+      `${'page'.padEnd(20)} ${'n'.padStart(4)} ${'p50'.padStart(7)} ${'p95'.padStart(7)} ${'html95'.padStart(7)} ${'json95'.padStart(7)} ${'max'.padStart(7)}`,
+    );
     for (const [page, s] of Object.entries(pages)) {
       const flag = s.p95_ms >= TARGET_MS ? '  <-- above target' : '';
       log(
@@ -121,7 +144,10 @@ async function main(): Promise<void> {
         worst_p95_ms: worst[1].p95_ms,
         failed_requests: failed,
         load_s: round(load.seconds),
-        pages: Object.fromEntries(Object.entries(pages).map(([p, s]) => [p, { p50_ms: s.p50_ms, p95_ms: s.p95_ms }])),
+        extra_indexes: values['extra-indexes'],
+        pages: Object.fromEntries(
+          Object.entries(pages).map(([p, s]) => [p, { p50_ms: s.p50_ms, p95_ms: s.p95_ms }]),
+        ),
       }),
     );
   } finally {

@@ -53,11 +53,13 @@ export function errorSummaryQuery(f: ErrorFilters): { text: string; params: unkn
     where.push(
       `j.workflow_id IN (SELECT workflow_id FROM idds.workflows WHERE user_name = ${p.add(f.user)})`,
     );
-  const text = `WITH j AS (SELECT j.panda_id, j.queue, j.task_id, j.label, j.workflow_id, ${PAIRS} AS pairs
+  // jsonb_to_recordset reads each pair once (cheaper than ->> per field on jsonb_array_elements).
+  const text = `WITH j AS (SELECT j.queue, j.task_id, j.label, j.workflow_id, ${PAIRS} AS pairs
                   FROM server.jobs j WHERE ${where.join(' AND ')}
                  ORDER BY j.state_changed_at DESC LIMIT ${p.add(f.limit)}),
-     e AS (SELECT j.*, x->>'source' AS source, (x->>'code')::int AS code, x->>'diag' AS diag
-             FROM j CROSS JOIN LATERAL jsonb_array_elements(j.pairs) x WHERE (x->>'code')::int <> 0)
+     e AS (SELECT j.queue, j.task_id, j.label, j.workflow_id, x.source, x.code, x.diag
+             FROM j CROSS JOIN LATERAL jsonb_to_recordset(j.pairs) AS x(source text, code int, diag text)
+            WHERE x.code <> 0)
 SELECT GROUPING(e.queue) AS gq, GROUPING(e.task_id) AS gt, GROUPING(w.user_name) AS gu,
        e.source, e.code, e.queue, e.task_id, max(e.label) AS label, w.user_name,
        count(*) AS n, max(e.diag) AS sample, (SELECT count(*) FROM j) AS jobs

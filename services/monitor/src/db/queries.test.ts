@@ -57,7 +57,7 @@ describe('monitor SQL builders', () => {
   it('read-only URL keeps existing options and adds read-only and a timeout', () => {
     const url = new URL(readOnlyUrl('postgres://u@h:5/db?options=-c%20search_path%3Dx', 1500));
     expect(url.searchParams.get('options')).toBe(
-      '-c search_path=x -c default_transaction_read_only=on -c statement_timeout=1500',
+      '-c search_path=x -c default_transaction_read_only=on -c statement_timeout=1500 -c jit=off -c work_mem=16MB',
     );
   });
 });

@@ -14,7 +14,9 @@ const schema = z.object({
   taskId: optInt(),
   workflowId: optInt(),
   user: optText(),
-  limit: limitParam(100_000, 1_000_000),
+  // The most recent 10 000 errored jobs by default (bigmon's job limit): a wide window over a
+  // busy system otherwise reads and unpacks every error pair it holds (seconds at 100 000).
+  limit: limitParam(10_000, 1_000_000),
 });
 
 /** `/errors`: top error codes overall and by queue, task and user, over a time window. */

@@ -102,10 +102,25 @@ class MonitorIndexes1700000000400 implements MigrationInterface {
   }
 }
 
+/** Error-code lookups in the error pairs, and failed exit codes per task (the report). */
+class ErrorIndexes1700000000500 implements MigrationInterface {
+  name = 'ErrorIndexes1700000000500';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE INDEX jobs_errors ON server.jobs USING gin (errors jsonb_path_ops)`);
+    await q.query(`CREATE INDEX jobs_task_failed_exit ON server.jobs (task_id, exit_code)
+      WHERE state = 'failed' AND exit_code <> 0`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX server.jobs_errors`);
+    await q.query(`DROP INDEX server.jobs_task_failed_exit`);
+  }
+}
+
 export const migrations: MigrationClass[] = [
   messagingMigration(SCHEMA),
   Jobs1700000000100,
   JobErrorsMetrics1700000000200,
   JobKillState1700000000300,
   MonitorIndexes1700000000400,
+  ErrorIndexes1700000000500,
 ];
