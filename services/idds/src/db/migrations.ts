@@ -112,10 +112,22 @@ class CampaignIndex1700000000400 implements MigrationInterface {
   }
 }
 
+/** Activation pages a task's nodes in id order. */
+class NodesByTask1700000000500 implements MigrationInterface {
+  name = 'NodesByTask1700000000500';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE INDEX nodes_task_ref ON idds.nodes (task_ref, node_id)`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX idds.nodes_task_ref`);
+  }
+}
+
 export const migrations: MigrationClass[] = [
   messagingMigration(SCHEMA),
   Workflows1700000000100,
   WorkflowRetry1700000000200,
   LabelsFinalJob1700000000300,
   CampaignIndex1700000000400,
+  NodesByTask1700000000500,
 ];

@@ -30,8 +30,12 @@ export class StreamIngest {
     private readonly defaultMaxAttempts: number,
   ) {}
 
-  async run(chunks: AsyncIterable<SubmitWorkflowChunk>): Promise<{ workflowId: number; total: number }> {
+  async run(
+    chunks: AsyncIterable<SubmitWorkflowChunk>,
+    signal?: AbortSignal,
+  ): Promise<{ workflowId: number; total: number }> {
     for await (const chunk of chunks) {
+      signal?.throwIfAborted();
       if (!this.wf) {
         if (!chunk.header)
           throw new InvalidArgumentError('header', 'the first message must carry the workflow');
@@ -41,6 +45,8 @@ export class StreamIngest {
       }
       if (chunk.jobs.length) await this.add(chunk.jobs);
     }
+    // A cancelled call ends the request stream quietly: never commit half a workflow.
+    signal?.throwIfAborted();
     if (!this.wf) throw new InvalidArgumentError('header', 'the stream was empty');
     if (this.position === 0) throw new InvalidArgumentError('workflow.jobs', 'has no jobs');
     const final = finalJobNode(this.wf);

@@ -59,8 +59,10 @@ export class WorkflowSubmitter {
   async submitStream(chunks: AsyncIterable<SubmitWorkflowChunk>, signal?: AbortSignal): Promise<number> {
     const started = performance.now();
     const { workflowId, total } = await this.db.tx((sql) =>
-      new StreamIngest(sql, this.options.maxJobsPerTask, this.options.defaultMaxAttempts).run(chunks),
+      new StreamIngest(sql, this.options.maxJobsPerTask, this.options.defaultMaxAttempts).run(chunks, signal),
     );
+    // Fresh statistics, or the planner scans whole workflows on every event after a big ingest.
+    if (total >= 10_000) await this.db.query(`ANALYZE idds.nodes, idds.edges`);
     const ms = Math.round(performance.now() - started);
     this.logger.info({ workflowId, jobs: total, ms }, 'streamed workflow stored');
     try {
