@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['services/*/src/**/*.test.ts', 'libs/*/src/**/*.test.ts'],
+          include: ['services/*/src/**/*.test.ts', 'libs/*/src/**/*.test.ts', 'bench/src/**/*.test.ts'],
           exclude: [...exclude, '**/*.int.test.ts'],
         },
       },

@@ -63,6 +63,11 @@ class FakeIdds implements WorkflowClient {
       this.states.length > 1 ? (this.states.shift() ?? 'Transforming') : (this.states[0] ?? 'Transforming');
     return Promise.resolve(workflow(state, state === 'Finished' ? 2 : 0));
   }
+  submitWorkflowStream(): Promise<{ workflowId: number }> {
+    return Promise.reject(
+      new ClientError('/x', Status.UNIMPLEMENTED, 'not in this fake (see submit-ndjson.test.ts)'),
+    );
+  }
   cancelWorkflow(req: { workflowId?: number }): Promise<Workflow> {
     if (req.workflowId !== 42) return Promise.reject(new ClientError('/x', Status.NOT_FOUND, 'nope'));
     return Promise.resolve(workflow('Cancelled', 0));

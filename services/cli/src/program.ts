@@ -17,6 +17,8 @@ export function buildProgram(ctx: CommandContext, done: (code: ExitCode) => void
   const program = new Command('panda')
     .description('submit and follow PanDA workflows')
     .exitOverride()
+    // Options after a subcommand belong to it (`gen rubin --queue` is not `gen --queue`).
+    .enablePositionalOptions()
     .showHelpAfterError('(run panda --help for usage)')
     .configureOutput({
       writeOut: (text) => ctx.output.out(text.trimEnd()),

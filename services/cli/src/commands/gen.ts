@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { ExitCode, usageError } from '../errors/cli-error.js';
 import type { CommandContext } from './context.js';
+import { registerGenRubin } from './gen-rubin.js';
 import { parseId } from './ids.js';
 
 export interface GenOptions {
@@ -81,8 +82,10 @@ export async function runGen(nText: string, options: GenOptions, ctx: CommandCon
 }
 
 export function registerGen(program: Command, ctx: CommandContext, done: (code: ExitCode) => void): void {
-  program
+  const gen = program
     .command('gen')
+    // Options after `gen rubin` are rubin's own (the program has positional options too).
+    .enablePositionalOptions()
     .description('generate a synthetic workflow file of <n> jobs (for tests and benchmarks)')
     .argument('<n>', 'number of jobs')
     .option('-o, --out <file>', 'write to a file instead of stdout')
@@ -93,4 +96,5 @@ export function registerGen(program: Command, ctx: CommandContext, done: (code: 
     .option('--sleep <s>', 'each job sleeps s seconds')
     .option('--max-attempts <n>', 'attempts per job')
     .action(async (n: string, options: GenOptions) => done(await runGen(n, options, ctx)));
+  registerGenRubin(gen, ctx, done);
 }

@@ -20,7 +20,12 @@ import type { ServiceTarget } from './call.js';
 /** The part of idds's WorkflowService the CLI uses (tests pass fakes of it). */
 export type WorkflowClient = Pick<
   WorkflowServiceClient,
-  'submitWorkflow' | 'getWorkflow' | 'getReport' | 'cancelWorkflow' | 'restartWorkflow'
+  | 'submitWorkflow'
+  | 'submitWorkflowStream'
+  | 'getWorkflow'
+  | 'getReport'
+  | 'cancelWorkflow'
+  | 'restartWorkflow'
 >;
 
 export type JobClient = Pick<JobServiceClient, 'getJob' | 'listJobs' | 'countJobs' | 'errorCatalogue'>;

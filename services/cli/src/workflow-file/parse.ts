@@ -3,11 +3,12 @@ import type { WorkflowSpec } from '@panda/proto';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { usageError } from '../errors/cli-error.js';
+import type { CliError } from '../errors/cli-error.js';
 
 const count = () => z.number().int().min(0).default(0);
 const text = () => z.string().default('');
 
-const jobSchema = z.strictObject({
+export const jobSchema = z.strictObject({
   name: z.string().min(1),
   label: text(),
   command: z.string().min(1),
@@ -40,7 +41,8 @@ const finalJobSchema = z.strictObject({
   environment: environment(),
 });
 
-const workflowSchema = z.strictObject({
+/** Every top-level key but `jobs` (also the first line of an NDJSON workflow). */
+export const headerSchema = z.strictObject({
   name: z.string().min(1),
   campaign: text(),
   user: text(),
@@ -53,8 +55,17 @@ const workflowSchema = z.strictObject({
   priority: count(),
   labels: z.record(z.string(), labelSchema).default({}),
   finalJob: finalJobSchema.optional(),
-  jobs: z.array(jobSchema).min(1),
 });
+
+const workflowSchema = headerSchema.extend({ jobs: z.array(jobSchema).min(1) });
+
+export type ParsedHeader = z.infer<typeof headerSchema>;
+
+/** The parsed top level as a WorkflowSpec (`whenRun` defaulted, `finalJob` explicit). */
+export function toWorkflowSpec(parsed: ParsedHeader, jobs: WorkflowSpec['jobs']): WorkflowSpec {
+  const { finalJob, ...rest } = parsed;
+  return { ...rest, jobs, finalJob: finalJob ? { ...finalJob, whenRun: finalJob.whenRun } : undefined };
+}
 
 /**
  * Parses a workflow file (YAML, or JSON which YAML reads too) into a WorkflowSpec.
@@ -77,10 +88,8 @@ export function parseWorkflowFile(source: string, fileName: string): WorkflowSpe
     const problems = result.error.issues.map((issue) => describeIssue(issue, raw));
     throw usageError(`${fileName}: invalid workflow:\n  ${problems.join('\n  ')}`);
   }
-  const { finalJob, ...rest } = result.data;
-  return finalJob
-    ? { ...rest, finalJob: { ...finalJob, whenRun: finalJob.whenRun } }
-    : { ...rest, finalJob: undefined };
+  const { jobs, ...header } = result.data;
+  return toWorkflowSpec(header, jobs);
 }
 
 /** Reads and parses `path`; an unreadable file is a usage error. */
@@ -89,26 +98,38 @@ export async function readWorkflowFile(path: string): Promise<WorkflowSpec> {
   try {
     source = await readFile(path, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw usageError(
-      `${path}: cannot read workflow file${code === 'ENOENT' ? ': no such file' : `: ${(err as Error).message}`}`,
-    );
+    throw cannotRead(path, err);
   }
   return parseWorkflowFile(source, path);
+}
+
+/** The usage error for a workflow file that cannot be opened or read. */
+export function cannotRead(path: string, err: unknown): CliError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return usageError(
+    `${path}: cannot read workflow file${code === 'ENOENT' ? ': no such file' : `: ${(err as Error).message}`}`,
+  );
 }
 
 /** `jobs[2] (job "calib"): unknown key "memory"` and the like. */
 function describeIssue(issue: z.core.$ZodIssue, raw: object): string {
   const path = issue.path;
-  let where = 'workflow';
-  let rest = path;
   if (path[0] === 'jobs' && typeof path[1] === 'number') {
     const job: unknown = (raw as { jobs?: unknown[] }).jobs?.[path[1]];
-    const name = job !== null && typeof job === 'object' ? (job as { name?: unknown }).name : undefined;
-    where = `jobs[${path[1]}]${typeof name === 'string' && name ? ` (job "${name}")` : ''}`;
-    rest = path.slice(2);
+    return describeJobIssue({ ...issue, path: path.slice(2) }, path[1], job);
   }
-  const field = rest.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+  return describeIssueAt('workflow', issue);
+}
+
+/** An issue of job number `i` (its path relative to the job), naming the job if it has a name. */
+export function describeJobIssue(issue: z.core.$ZodIssue, i: number, job: unknown): string {
+  const name = job !== null && typeof job === 'object' ? (job as { name?: unknown }).name : undefined;
+  return describeIssueAt(`jobs[${i}]${typeof name === 'string' && name ? ` (job "${name}")` : ''}`, issue);
+}
+
+/** `<where><.field>: <message>`, unknown keys listed by name. */
+export function describeIssueAt(where: string, issue: z.core.$ZodIssue): string {
+  const field = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((k) => `"${k}"`).join(', ');
     return `${where}${field}: unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}`;
