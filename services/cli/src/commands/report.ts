@@ -7,7 +7,28 @@ import { parseWorkflowId } from './context.js';
 import type { CommandContext, JsonOption } from './context.js';
 
 /** `panda report <id>`: the per-label job-state table, like `bps report --id`. */
-export async function runReport(idText: string, options: JsonOption, ctx: CommandContext): Promise<ExitCode> {
+interface ReportOptions extends JsonOption {
+  exitCodes?: boolean;
+}
+
+/** Payload exit codes of failed jobs per label, as `bps report --exit-codes` adds them. */
+export function formatExitCodes(
+  exitCodes: readonly { label: string; exitCode: number; count: number }[],
+): string {
+  if (exitCodes.length === 0) return 'no payload exit codes (no job failed with a non-zero exit)';
+  const width = Math.max(5, ...exitCodes.map((e) => e.label.length));
+  const lines = [`${'LABEL'.padEnd(width)}  EXIT CODE  COUNT`];
+  for (const e of exitCodes) {
+    lines.push(`${e.label.padEnd(width)}  ${String(e.exitCode).padStart(9)}  ${String(e.count).padStart(5)}`);
+  }
+  return lines.join('\n');
+}
+
+export async function runReport(
+  idText: string,
+  options: ReportOptions,
+  ctx: CommandContext,
+): Promise<ExitCode> {
   const workflowId = parseWorkflowId(idText);
   const report = await call(
     ctx.services.idds(),
@@ -19,10 +40,12 @@ export async function runReport(idText: string, options: JsonOption, ctx: Comman
       workflow: report.workflow ? workflowToJson(report.workflow) : null,
       rows: report.rows,
       total: report.total ?? null,
+      exitCodes: report.exitCodes,
     };
     ctx.output.out(JSON.stringify(json, null, 2));
   } else {
     ctx.output.out(formatReportTable(report));
+    if (options.exitCodes) ctx.output.out(`\n${formatExitCodes(report.exitCodes)}`);
   }
   return ExitCode.Ok;
 }
@@ -32,6 +55,7 @@ export function registerReport(program: Command, ctx: CommandContext, done: (cod
     .command('report')
     .description('show the per-label job-state table of a workflow (like bps report --id)')
     .argument('<id>', 'workflow id')
-    .option('--json', 'print {workflow, rows, total} as JSON')
-    .action(async (id: string, options: JsonOption) => done(await runReport(id, options, ctx)));
+    .option('--json', 'print {workflow, rows, total, exitCodes} as JSON')
+    .option('--exit-codes', 'add the payload exit codes of failed jobs per label')
+    .action(async (id: string, options: ReportOptions) => done(await runReport(id, options, ctx)));
 }
