@@ -130,3 +130,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     },
   };
 }
+
+/** The pilot's environment without its own settings (the token is not the payload's business). */
+export function payloadEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('PANDA_PILOT_')));
+}

@@ -15,6 +15,7 @@ import type { KillReason } from './error-codes.js';
 import type { JobLimits } from './limits.js';
 import { oomKillReason, readOomKills } from './oom.js';
 import { JobWatch } from './watch.js';
+import { payloadEnvironment } from '../config.js';
 
 /** What runJob needs; the gateway is anything with these calls (tests pass a fake). */
 export interface JobContext {
@@ -236,11 +237,6 @@ export async function runJob(ctx: JobContext, job: PilotJob): Promise<JobOutcome
     log.info({ files: stored }, 'log archive uploaded');
   }
   return result;
-}
-
-/** The pilot's environment without its own settings (the token is not the payload's business). */
-function payloadEnvironment(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PANDA_PILOT_')));
 }
 
 /** The final state, codes and diagnostic of a payload that has ended. */
