@@ -18,10 +18,8 @@ export async function runMigrateCommand(
   schema: string,
   migrations: MigrationClass[],
 ): Promise<void> {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => k === 'PANDA_DATABASE_URL' || k === 'PANDA_LOG_LEVEL'),
-  );
-  const config = loadConfig(migrateConfigSchema, { env });
+  // loadConfig reads only the schema's variables (database URL, log level).
+  const config = loadConfig(migrateConfigSchema);
   const logger = createLogger({ service, level: config.logLevel });
   // Two connections: one holds the advisory lock while the migrator uses the other.
   const db = await Database.connect({ url: config.databaseUrl, schema, migrations, poolSize: 2 });
