@@ -22,6 +22,8 @@ export interface OutgoingEvent {
  */
 export class Outbox {
   private wake: (() => void) | undefined;
+  /** A kick that came while the relay was busy: the next sleep is skipped. */
+  private kicked = false;
   private loop: Promise<void> | undefined;
   private readonly batchSize: number;
   private readonly pollMs: number;
@@ -57,7 +59,8 @@ export class Outbox {
   }
 
   kick(): void {
-    this.wake?.();
+    if (this.wake) this.wake();
+    else this.kicked = true;
   }
 
   start(signal: AbortSignal): void {
@@ -72,12 +75,13 @@ export class Outbox {
   private async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       let published = 0;
+      this.kicked = false;
       try {
         published = await this.publishBatch();
       } catch (err) {
         this.logger.error({ err }, 'outbox relay failed; will retry');
       }
-      if (published < this.batchSize) await this.sleep(signal);
+      if (published < this.batchSize && !this.kicked) await this.sleep(signal);
     }
     // Drain what was committed before shutdown.
     try {
