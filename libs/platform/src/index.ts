@@ -29,6 +29,7 @@ export { closeBus, connectBus, ensureEventsStream, ensureStream, EVENTS_STREAM }
 export type { Bus, StreamSpec } from './bus/connect.js';
 export { Outbox } from './bus/outbox.js';
 export type { OutboxOptions, OutgoingEvent } from './bus/outbox.js';
+export { coalesceBy } from './bus/coalesce.js';
 export { EventConsumer } from './bus/consumer.js';
 export type { Decoder, EventConsumerOptions, EventMeta } from './bus/consumer.js';
 export {

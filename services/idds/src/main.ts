@@ -1,5 +1,6 @@
 import {
   closeBus,
+  coalesceBy,
   connectBus,
   createGrpcClient,
   createGrpcServer,
@@ -56,6 +57,10 @@ async function main(): Promise<void> {
     durable: 'idds-inputs-done',
     filterSubject: 'panda.input.done',
     decoder: InputsDone,
+    coalesce: coalesceBy(
+      (e) => e.workflowId,
+      (list) => ({ ...list[0]!, results: list.flatMap((e) => e.results) }),
+    ),
     handle: onInputsDone(outbox),
     afterCommit: () => outbox.kick(),
   });

@@ -1,5 +1,6 @@
 import {
   closeBus,
+  coalesceBy,
   connectBus,
   createGrpcClient,
   createGrpcServer,
@@ -62,6 +63,13 @@ async function main(): Promise<void> {
       durable: 'jedi-inputs-released',
       filterSubject: 'panda.input.released',
       decoder: InputsReleased,
+      coalesce: coalesceBy(
+        (e) => e.taskId,
+        (list) => ({ ...list[0]!, nodeIds: list.flatMap((e) => e.nodeIds) }),
+      ),
+      // The task row stays locked while its jobs are made: keep that short for job-ended.
+      weight: (e) => e.nodeIds.length,
+      maxBatchWeight: 2000,
       handle: onInputsReleased(outbox, generator),
     }),
     new EventConsumer({
@@ -69,6 +77,10 @@ async function main(): Promise<void> {
       durable: 'jedi-inputs-pruned',
       filterSubject: 'panda.input.pruned',
       decoder: InputsPruned,
+      coalesce: coalesceBy(
+        (e) => e.taskId,
+        (list) => ({ ...list[0]!, nodeIds: list.flatMap((e) => e.nodeIds) }),
+      ),
       handle: onInputsPruned(outbox),
     }),
     ...ENDED_JOB_STATES.map(
@@ -78,6 +90,10 @@ async function main(): Promise<void> {
           durable: `jedi-job-${state}`,
           filterSubject: `panda.job.${state}`,
           decoder: JobsChanged,
+          // One event: onJobsEnded groups by task itself.
+          coalesce: (list) => [{ ...list[list.length - 1]!, jobs: list.flatMap((e) => e.jobs) }],
+          weight: (e) => e.jobs.length,
+          maxBatchWeight: 2000,
           handle: onJobsEnded(outbox, generator, rules),
         }),
     ),

@@ -106,4 +106,52 @@ describe('transactional outbox and idempotent consumer', () => {
     stop.abort();
     await outbox.stopped();
   });
+
+  it('handles a backlog in coalesced batches, and a poison message alone', async () => {
+    // given 300 messages published before the consumer starts, one of them poison
+    const bodies = Array.from({ length: 300 }, (_, i) => (i === 150 ? 'poison' : `m${i}`));
+    await Promise.all(
+      bodies.map((b, i) => bus.js.publish(`${subject}.batch`, Buffer.from(b), { msgID: `batch-${id}-${i}` })),
+    );
+    const calls: number[] = [];
+    const consumer = new EventConsumer<string>({
+      db,
+      js: bus.js,
+      jsm: bus.jsm,
+      logger: createLogger({ service: 'test', level: 'silent' }),
+      stream,
+      durable: `b${id}`,
+      filterSubject: `${subject}.batch`,
+      decoder: text,
+      maxDeliver: 2,
+      coalesce: (events) => [events.join(',')],
+      handle: async (sql, joined) => {
+        const list = joined.split(',');
+        calls.push(list.length);
+        if (list.includes('poison')) throw new Error('poison');
+        await sql.query(`INSERT INTO bustest.seen (body) SELECT unnest($1::text[])`, [list]);
+      },
+    });
+    // when it starts
+    await consumer.start();
+    await until(
+      async () => (await db.query(`SELECT 1 FROM bustest.seen WHERE body LIKE 'm%'`)).length === 299,
+    );
+    // (the poison message is retried alone, then given up after maxDeliver)
+    await until(async () => {
+      const info = await bus.jsm.consumers.info(stream, `b${id}`);
+      return info.num_pending === 0 && info.num_redelivered > 0;
+    });
+    await consumer.stop();
+
+    // then every good message is stored exactly once, the poison one never
+    const seen = await db.query<{ body: string; n: string }>(
+      `SELECT body, count(*) AS n FROM bustest.seen WHERE body LIKE 'm%' OR body = 'poison' GROUP BY body`,
+    );
+    expect(seen).toHaveLength(299);
+    expect(seen.every((r) => Number(r.n) === 1)).toBe(true);
+    // and the backlog went in batches (far fewer transactions than messages)
+    expect(Math.max(...calls)).toBeGreaterThan(1);
+    expect(calls.length).toBeLessThan(200);
+  });
 });

@@ -27,7 +27,8 @@ export async function releaseReadyNodes(
     if (list) list.push(Number(r.node_id));
     else byTask.set(t, [Number(r.node_id)]);
   }
-  const BATCH = 5000;
+  // Small events, so jedi can make jobs (holding the task's row) a few thousand at a time.
+  const BATCH = 1000;
   const events = [...byTask].flatMap(([taskId, nodeIds]) => {
     const out = [];
     for (let i = 0; i < nodeIds.length; i += BATCH) {

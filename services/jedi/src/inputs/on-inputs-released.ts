@@ -16,20 +16,26 @@ export function onInputsReleased(outbox: Outbox, generator: JobGenerator) {
       event.taskId,
     ]);
     if (!task) throw new Error(`task ${event.taskId} of released inputs is unknown`);
+    // Read, not yet moved: each input is written once, to `picked` by the generator (or
+    // `ready` when it waits, `failed` when the task winds down).
     const inputs = await sql.query<InputRow>(
-      `UPDATE jedi.task_inputs SET state = 'ready', modified_at = now()
-       WHERE task_id = $1 AND node_id = ANY($2::bigint[]) AND state = 'defined' RETURNING *`,
+      `SELECT * FROM jedi.task_inputs WHERE task_id = $1 AND node_id = ANY($2::bigint[]) AND state = 'defined'
+       ORDER BY input_id FOR UPDATE`,
       [event.taskId, event.nodeIds],
     );
     if (inputs.length === 0) return;
     if (ACCEPTS_NEW_JOBS.has(task.state)) {
-      inputs.sort((a, b) => Number(a.input_id) - Number(b.input_id));
       await generator.generate(
         sql,
         task,
         inputs.map((input) => ({ input, attemptNr: input.attempt_nr + 1 })),
       );
-    } else if (!HOLDS_NEW_JOBS.has(task.state)) {
+    } else if (HOLDS_NEW_JOBS.has(task.state)) {
+      await sql.query(
+        `UPDATE jedi.task_inputs SET state = 'ready', modified_at = now() WHERE input_id = ANY($1::bigint[])`,
+        [inputs.map((i) => i.input_id)],
+      );
+    } else {
       await settleInputs(
         sql,
         outbox,
