@@ -175,6 +175,8 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       `-c listen_addresses=${host}`,
       `-c max_connections=${options.maxConnections ?? 200}`,
       ...(options.fsync ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
+      // Diagnosis, e.g. TESTKIT_PG_OPTIONS='-c log_min_duration_statement=100'.
+      process.env['TESTKIT_PG_OPTIONS'] ?? '',
     ].join(' ');
     try {
       await runServerCommand(

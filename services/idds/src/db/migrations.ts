@@ -123,6 +123,27 @@ class NodesByTask1700000000500 implements MigrationInterface {
   }
 }
 
+/**
+ * Foreign keys off the DAG tables: every node and edge row takes its ids from the rows it
+ * refers to in the same statement, and nothing deletes a workflow's rows one by one, so the
+ * checks only cost a lookup and a row lock per row — about half of a big ingestion's time.
+ */
+class DagWithoutForeignKeys1700000000600 implements MigrationInterface {
+  name = 'DagWithoutForeignKeys1700000000600';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE idds.edges DROP CONSTRAINT edges_parent_id_fkey,
+      DROP CONSTRAINT edges_child_id_fkey`);
+    await q.query(`ALTER TABLE idds.nodes DROP CONSTRAINT nodes_workflow_id_fkey,
+      DROP CONSTRAINT nodes_task_ref_fkey`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE idds.nodes ADD FOREIGN KEY (workflow_id) REFERENCES idds.workflows(workflow_id),
+      ADD FOREIGN KEY (task_ref) REFERENCES idds.tasks(task_ref)`);
+    await q.query(`ALTER TABLE idds.edges ADD FOREIGN KEY (parent_id) REFERENCES idds.nodes(node_id),
+      ADD FOREIGN KEY (child_id) REFERENCES idds.nodes(node_id)`);
+  }
+}
+
 export const migrations: MigrationClass[] = [
   messagingMigration(SCHEMA),
   Workflows1700000000100,
@@ -130,4 +151,5 @@ export const migrations: MigrationClass[] = [
   LabelsFinalJob1700000000300,
   CampaignIndex1700000000400,
   NodesByTask1700000000500,
+  DagWithoutForeignKeys1700000000600,
 ];

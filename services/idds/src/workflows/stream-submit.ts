@@ -102,11 +102,11 @@ export class StreamIngest {
         }
       }
     });
-    await this.insertNodes(
+    const ids = await this.insertNodes(
       batch.map((j) => resolveJob(this.wf!, j)),
       false,
     );
-    await this.insertEdges(batch);
+    await this.insertEdges(batch, ids);
     this.position += batch.length;
   }
 
@@ -148,16 +148,17 @@ export class StreamIngest {
     return row!.task_ref;
   }
 
-  private async insertNodes(jobs: JobSpec[], final: boolean): Promise<void> {
+  /** Inserts the nodes; returns their ids by name. */
+  private async insertNodes(jobs: JobSpec[], final: boolean): Promise<Map<string, string>> {
     const refs: string[] = [];
     for (const j of jobs)
       refs.push(this.taskFor(j.label) ?? (await this.openTask(final ? FINAL_LABEL : j.label)));
-    const inserted = await this.sql.query<{ name: string }>(
+    const inserted = await this.sql.query<{ node_id: string; name: string }>(
       `INSERT INTO idds.nodes (workflow_id, task_ref, name, label, command, memory_mb, cores, state, n_parents, is_final)
        SELECT $1, r, n, l, c, m, k, 'unreleased', p, $9
        FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[])
          AS u(r, n, l, c, m, k, p)
-       ON CONFLICT (workflow_id, name) DO NOTHING RETURNING name`,
+       ON CONFLICT (workflow_id, name) DO NOTHING RETURNING node_id, name`,
       [
         this.workflowId,
         refs,
@@ -178,32 +179,43 @@ export class StreamIngest {
         'duplicate job name (sent before)',
       );
     }
+    return new Map(inserted.map((r) => [r.name, r.node_id]));
   }
 
-  private async insertEdges(batch: JobSpec[]): Promise<void> {
-    const parents = batch.flatMap((j) => j.parents);
+  /**
+   * Edges by id: children are the batch's own nodes, parents from the batch or looked up
+   * by name one at a time through the unique index (a scalar subquery per name, so the plan
+   * cannot turn into a hash of the whole workflow while its statistics are still empty).
+   */
+  private async insertEdges(batch: JobSpec[], ids: Map<string, string>): Promise<void> {
+    const earlier = [...new Set(batch.flatMap((j) => j.parents.filter((p) => !ids.has(p))))];
+    if (earlier.length) {
+      const found = await this.sql.query<{ name: string; node_id: string | null }>(
+        `SELECT u.name, (SELECT node_id FROM idds.nodes n WHERE n.workflow_id = $1 AND n.name = u.name) AS node_id
+         FROM unnest($2::text[]) AS u(name)`,
+        [this.workflowId, earlier],
+      );
+      for (const r of found) if (r.node_id !== null) ids.set(r.name, r.node_id);
+    }
+    const parents: string[] = [];
+    const children: string[] = [];
+    for (const [k, j] of batch.entries()) {
+      for (const p of j.parents) {
+        const parentId = ids.get(p);
+        if (parentId === undefined) {
+          throw new InvalidArgumentError(
+            jobField(this.position + k, j),
+            `parent '${p}' does not exist (or comes later: send parents first)`,
+          );
+        }
+        parents.push(parentId);
+        children.push(ids.get(j.name)!);
+      }
+    }
     if (parents.length === 0) return;
-    const children = batch.flatMap((j) => j.parents.map(() => j.name));
-    const rows = await this.sql.query<{ n: number }>(
-      `WITH e AS (INSERT INTO idds.edges (parent_id, child_id)
-         SELECT p.node_id, c.node_id FROM unnest($2::text[], $3::text[]) AS u(pn, cn)
-         JOIN idds.nodes p ON p.workflow_id = $1 AND p.name = u.pn
-         JOIN idds.nodes c ON c.workflow_id = $1 AND c.name = u.cn
-         RETURNING 1)
-       SELECT count(*)::int AS n FROM e`,
-      [this.workflowId, parents, children],
-    );
-    if (rows[0]!.n === parents.length) return;
-    const known = await this.sql.query<{ name: string }>(
-      `SELECT name FROM idds.nodes WHERE workflow_id = $1 AND name = ANY($2::text[])`,
-      [this.workflowId, [...new Set(parents)]],
-    );
-    const have = new Set(known.map((r) => r.name));
-    const k = batch.findIndex((j) => j.parents.some((p) => !have.has(p)));
-    const missing = batch[k]!.parents.find((p) => !have.has(p));
-    throw new InvalidArgumentError(
-      jobField(this.position + k, batch[k]!),
-      `parent '${missing}' does not exist (or comes later: send parents first)`,
+    await this.sql.query(
+      `INSERT INTO idds.edges (parent_id, child_id) SELECT * FROM unnest($1::bigint[], $2::bigint[])`,
+      [parents, children],
     );
   }
 }
