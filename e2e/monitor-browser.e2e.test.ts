@@ -28,6 +28,21 @@ const failingWorkflow = {
   ],
 };
 
+/**
+ * A job that logs a line a second for 18 s (an ERROR line on stderr at tick 3) and grows its
+ * memory (a 40 MB string at tick 5, 80 MB more at tick 10), to watch live and then plot.
+ */
+const TICKER = [
+  'for i in $(seq 1 18); do',
+  '  echo "tick $i"',
+  '  if [ $i = 3 ]; then echo "ERROR something odd at tick $i" >&2; fi',
+  '  if [ $i = 5 ]; then x=$(head -c 40000000 /dev/zero | tr "\\0" a); fi',
+  '  if [ $i = 10 ]; then y=$x$x; fi',
+  '  sleep 1',
+  'done',
+  'echo "done: ${#x} ${#y}"',
+].join('\n');
+
 describe.skipIf(!existsSync(CHROMIUM))('monitor in a real browser (Debian chromium)', () => {
   let stack: Stack;
   let cli: PandaCli;
@@ -183,6 +198,72 @@ describe.skipIf(!existsSync(CHROMIUM))('monitor in a real browser (Debian chromi
     expect(await page.locator('tr[data-workflow]').count()).toBe(before + 1);
     expect(Number(await page.evaluate(() => document.body.dataset['updates'] ?? '0'))).toBeGreaterThan(0);
     await shot('workflows-live');
+  });
+
+  it("follows a running job's log live in the page, then plots its memory once it finished", async () => {
+    const file = join(dir, 'ticker.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        name: 'ticker',
+        user: 'tester',
+        queue: 'SLAC_Rubin',
+        labels: { tick: { memoryMb: 400 } },
+        jobs: [{ name: 't', label: 'tick', command: TICKER }],
+      }),
+    );
+    const id = await submitWorkflow(cli, file);
+    let pandaId = 0;
+    await expect
+      .poll(
+        async () => {
+          const { jobs } = await json<{ jobs: { pandaId: number; state: string }[] }>(
+            `/jobs?workflowId=${id}`,
+          );
+          pandaId = jobs[0]?.pandaId ?? 0;
+          return jobs[0]?.state;
+        },
+        { timeout: 60_000, interval: 250 },
+      )
+      .toBe('running');
+
+    // the log page follows the job: lines arrive without a reload, with their severity
+    await page.goto(`${base}/jobs/${pandaId}/log`);
+    await page.evaluate(() => {
+      document.body.dataset['marker'] = 'same page';
+    });
+    await page.waitForSelector('#tail-status.following', { timeout: 10_000 });
+    const lines = () => page.locator('#log-lines .line').count();
+    await expect.poll(lines, { timeout: 15_000 }).toBeGreaterThan(0);
+    const before = await lines();
+    await expect.poll(lines, { timeout: 15_000 }).toBeGreaterThan(before);
+    await expect.poll(() => page.locator('#log-lines .line.sev-error').count(), { timeout: 15_000 }).toBe(1);
+    expect(await page.locator('#log-lines .line.sev-error').innerText()).toContain('something odd at tick 3');
+    expect(await page.evaluate(() => document.body.dataset['marker'])).toBe('same page');
+    await shot('job-live-log');
+
+    // the job ends: the tail says so and stops, with every line once
+    await page.waitForSelector('body[data-tail="ended"]', { timeout: 60_000 });
+    expect(await page.locator('#tail-status').innerText()).toMatch(/log complete/);
+    const text = await page.locator('#log-lines').innerText();
+    expect(text.match(/tick 18\b/g)).toHaveLength(1);
+    expect(text).toContain('done: 40000000 80000000');
+
+    // the finished job's page plots the memory series from its log archive
+    await page.goto(`${base}/jobs/${pandaId}`);
+    await page.waitForSelector('svg.memory g.line path');
+    expect(await page.locator('svg.memory g.line path').count()).toBe(4);
+    expect(await page.locator('svg.memory .mem-limit').getAttribute('data-limit-mb')).toBe('400');
+    expect(await page.locator('#memory figcaption').innerText()).toMatch(/max PSS \d+/);
+    await page.locator('#memory').scrollIntoViewIfNeeded();
+    await shot('job-memory');
+    const memory = await json<{ status: string; samples: { t: number; pssKb: number }[] }>(
+      `/jobs/${pandaId}/memory`,
+    );
+    expect(memory.status).toBe('ok');
+    expect(memory.samples.length).toBeGreaterThanOrEqual(3);
+    // the 120 MB the payload held by the end show in the series
+    expect(Math.max(...memory.samples.map((s) => s.pssKb))).toBeGreaterThan(100 * 1024);
   });
 
   it('CLI: tasks, task, jobs, job, queues, workers, cancel', async () => {

@@ -4,6 +4,7 @@ import type { ErrorCatalogue } from './catalogue/catalogue.js';
 import { HttpError } from './http/errors.js';
 import type { IddsBackend } from './idds/workflows.js';
 import type { LiveHub } from './live/hub.js';
+import type { JobLogSource } from './logs/job-log.js';
 
 /** Everything the pages read from; tests pass fakes or leave parts out. */
 export interface MonitorBackends {
@@ -13,6 +14,8 @@ export interface MonitorBackends {
   queues?: { client: Pick<QueueServiceClient, 'listQueues'>; address: string } | undefined;
   catalogue?: ErrorCatalogue | undefined;
   live?: LiveHub | undefined;
+  /** Live job logs (JetStream `PANDA_LOGS`), for the log page's tail. */
+  logs?: JobLogSource | undefined;
   /** Base URL of the pilot-gateway, for log links (PANDA_GATEWAY_URL). */
   gatewayUrl?: string | undefined;
 }

@@ -15,7 +15,7 @@ export const monitorConfigSchema = baseConfigSchema.extend({
   serverAddr: hostPort().optional(),
   jediAddr: hostPort().optional(),
   harvesterAddr: hostPort().optional(),
-  /** Live updates (server-sent events) from `panda.>`; without it pages refresh themselves. */
+  /** Live updates from `panda.>` and the live log tail (PANDA_LOGS); without it pages refresh themselves. */
   natsUrl: url().optional(),
   /** Read-only URL of the database holding the server, jedi, idds and harvester schemas. */
   monitorDatabaseUrl: url().optional(),

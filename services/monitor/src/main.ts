@@ -1,4 +1,4 @@
-import { createGrpcClient, createLogger, openChannel, Shutdown } from '@panda/platform';
+import { closeBus, connectBus, createGrpcClient, createLogger, openChannel, Shutdown } from '@panda/platform';
 import { JobServiceDefinition, QueueServiceDefinition, WorkflowServiceDefinition } from '@panda/proto';
 import type { MonitorBackends } from './backends.js';
 import { ErrorCatalogue } from './catalogue/catalogue.js';
@@ -7,6 +7,7 @@ import { openReadDb } from './db/connection.js';
 import { buildMonitorServer } from './http/server.js';
 import { LiveHub } from './live/hub.js';
 import { startLiveFeed } from './live/nats.js';
+import { JetStreamJobLogs } from './logs/job-log.js';
 
 async function main(): Promise<void> {
   const config = loadMonitorConfig();
@@ -45,11 +46,15 @@ async function main(): Promise<void> {
     logger.warn('PANDA_MONITOR_DATABASE_URL is not set: only the workflow pages work');
   }
   if (config.natsUrl) {
+    const bus = await connectBus({ url: config.natsUrl, name: 'monitor', logger });
+    closers.unshift(['nats', () => closeBus(bus)]);
     const hub = new LiveHub();
-    const stopFeed = await startLiveFeed(config.natsUrl, hub, logger);
-    closers.unshift(['live feed', stopFeed]);
+    closers.unshift(['live feed', startLiveFeed(bus, hub, logger)]);
+    const logs = new JetStreamJobLogs(bus.js);
+    closers.unshift(['log tails', () => logs.close()]);
     shutdown.add('live streams', () => hub.close());
     backends.live = hub;
+    backends.logs = logs;
   }
 
   const app = buildMonitorServer({ ...backends, logger });

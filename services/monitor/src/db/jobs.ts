@@ -54,6 +54,9 @@ export const JOB_STATES = [
   'closed',
 ] as const;
 
+/** States a job never leaves: its pilot has sent its last log batch and uploaded its archive. */
+export const FINAL_JOB_STATES: ReadonlySet<string> = new Set(['finished', 'failed', 'cancelled', 'closed']);
+
 export const ACTIVE_JOB_STATES = [
   'activated',
   'throttled',

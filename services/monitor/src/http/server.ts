@@ -7,6 +7,8 @@ import { registerHealthRoutes } from '../routes/health.js';
 import { registerInfraRoutes } from '../routes/infra.js';
 import { registerJobRoutes } from '../routes/jobs.js';
 import { registerLiveRoutes } from '../routes/live.js';
+import { registerLogStreamRoutes } from '../routes/log-stream.js';
+import { registerMemoryRoutes } from '../routes/memory.js';
 import { registerTaskRoutes } from '../routes/tasks.js';
 import { registerWorkflowRoutes } from '../routes/workflows.js';
 import { renderErrorPage } from '../views/error-page.js';
@@ -73,6 +75,8 @@ export function buildMonitorServer(options: MonitorServerOptions): FastifyInstan
   registerWorkflowRoutes(app, options);
   registerTaskRoutes(app, options);
   registerJobRoutes(app, options);
+  registerMemoryRoutes(app, options);
+  registerLogStreamRoutes(app, options);
   registerErrorRoutes(app, options);
   registerInfraRoutes(app, options);
   registerLiveRoutes(app, options);

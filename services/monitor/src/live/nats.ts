@@ -1,14 +1,13 @@
-import { closeBus, connectBus } from '@panda/platform';
-import type { Logger } from '@panda/platform';
+import type { Bus, Logger } from '@panda/platform';
 import { eventKeys } from './keys.js';
 import type { LiveHub } from './hub.js';
 
 /**
  * Core NATS subscription on `panda.>` (the PANDA stream's subjects): no consumer state, nothing
- * to acknowledge; a monitor that was down simply starts from now. Returns the closer.
+ * to acknowledge; a monitor that was down simply starts from now. Returns the closer (the bus
+ * itself is the caller's).
  */
-export async function startLiveFeed(url: string, hub: LiveHub, logger: Logger): Promise<() => Promise<void>> {
-  const bus = await connectBus({ url, name: 'monitor', logger });
+export function startLiveFeed(bus: Bus, hub: LiveHub, logger: Logger): () => Promise<void> {
   const sub = bus.nc.subscribe('panda.>');
   const loop = (async () => {
     for await (const msg of sub) hub.publish(eventKeys(msg.subject, msg.data));
@@ -16,6 +15,5 @@ export async function startLiveFeed(url: string, hub: LiveHub, logger: Logger): 
   return async () => {
     sub.unsubscribe();
     await loop;
-    await closeBus(bus);
   };
 }

@@ -6,10 +6,15 @@ import { attemptsOf, getJob, JOB_STATES, listJobs } from '../db/jobs.js';
 import { HttpError } from '../http/errors.js';
 import { jsonHrefOf, wantsJson } from '../http/negotiate.js';
 import { flag, limitParam, optInt, optText, parseId, parseQuery } from '../http/query.js';
+import { replySignal } from '../http/signal.js';
+import { loadMemoryReport } from '../memory/report.js';
 import { renderJobDetail, renderJobList } from '../views/jobs.js';
-import { renderLogPage } from '../views/log.js';
+import { renderLogPage, renderLogTailPage } from '../views/log.js';
 import { fetchArchiveFile, fetchLog } from './log-fetch.js';
 import { liveKeys, sendHtml } from './reply.js';
+
+/** The job page waits this long for the memory series before it says the log service is slow. */
+const MEMORY_TIMEOUT_MS = 3_000;
 
 const KNOWN_STATES: ReadonlySet<string> = new Set(JOB_STATES);
 
@@ -52,6 +57,7 @@ export function registerJobRoutes(app: FastifyInstance, backends: MonitorBackend
     const logs = backends.gatewayUrl
       ? { tail: `/jobs/${pandaId}/log`, archive: `/jobs/${pandaId}/log?archive=1` }
       : null;
+    const memorySeries = `/jobs/${pandaId}/memory?json`;
     if (wantsJson(request)) {
       const described = job.errors.map((e) => {
         const info = codes.get(`${e.source}:${e.code}`);
@@ -62,12 +68,13 @@ export function registerJobRoutes(app: FastifyInstance, backends: MonitorBackend
           category: info?.category ?? '',
         };
       });
-      return { job: { ...job, errors: described }, attempts, logs };
+      return { job: { ...job, errors: described }, attempts, logs, memorySeries };
     }
+    const series = await loadMemoryReport(backends.gatewayUrl, job, replySignal(reply, MEMORY_TIMEOUT_MS));
     return sendHtml(
       reply,
       renderJobDetail(
-        { job, attempts, logs },
+        { job, attempts, logs, memory: series },
         codes,
         jsonHrefOf(request),
         liveKeys(backends, `job:${pandaId}`),
@@ -80,6 +87,9 @@ export function registerJobRoutes(app: FastifyInstance, backends: MonitorBackend
     async (request: FastifyRequest<{ Params: { id: string }; Querystring: { archive?: string } }>, reply) => {
       const pandaId = parseId(request.params.id, 'PandaID');
       const archive = request.query.archive !== undefined;
+      // Browsers get the live tail when the monitor reads the log stream; JSON is the gateway's copy.
+      if (!archive && backends.logs && !wantsJson(request))
+        return sendHtml(reply, renderLogTailPage(pandaId));
       const log = await fetchLog(backends.gatewayUrl, pandaId, archive);
       if (wantsJson(request)) return { pandaId, archive, ...log };
       return sendHtml(reply, renderLogPage(pandaId, archive, log));

@@ -1,5 +1,6 @@
 import type { ErrorCodeInfo } from '@panda/proto';
 import type { JobJson } from '../db/jobs.js';
+import type { MemoryReport } from '../memory/report.js';
 import { describe } from '../catalogue/catalogue.js';
 import type { FilterField } from './components.js';
 import {
@@ -17,6 +18,7 @@ import {
 import { encodeSegment, html } from './html.js';
 import type { SafeHtml } from './html.js';
 import { renderPage, stateBadge } from './layout.js';
+import { memorySection } from './memory.js';
 
 export interface JobListQuery {
   workflowId?: number | undefined;
@@ -105,6 +107,8 @@ export interface JobPage {
   attempts: JobJson[];
   /** Log links, when a log service is known. */
   logs: { tail: string; archive: string } | null;
+  /** The memory time series from the log archive, or why there is none. */
+  memory: MemoryReport;
 }
 
 function metricsTable(m: Record<string, number> | null): SafeHtml {
@@ -114,22 +118,21 @@ function metricsTable(m: Record<string, number> | null): SafeHtml {
   );
   const peak = Math.max(1, ...memory.map(([, max]) => max));
   return html`${table(
-      ['memory', 'max MB', 'avg MB', ''],
-      memory.map(([name, max, avg]) => [
-        name,
-        mb(max) || '0',
-        mb(avg) || '0',
-        html`<svg width="200" height="12" role="img" aria-label="${name}">
-          <rect x="0" y="1" width="${Math.round((200 * max) / peak)}" height="10" class="hbar" />
-        </svg>`,
-      ]),
-    )}
-    ${fields(
-      Object.entries(m)
-        .filter(([k]) => !/^(max|avg)(Pss|Rss|Vmem|Swap)Kb$/.test(k))
-        .map(([k, v]) => [k, v] as const),
-    )}
-    <p class="muted">A memory time series is not recorded yet: the pilot reports maxima and averages.</p>`;
+    ['memory', 'max MB', 'avg MB', ''],
+    memory.map(([name, max, avg]) => [
+      name,
+      mb(max) || '0',
+      mb(avg) || '0',
+      html`<svg width="200" height="12" role="img" aria-label="${name}">
+        <rect x="0" y="1" width="${Math.round((200 * max) / peak)}" height="10" class="hbar" />
+      </svg>`,
+    ]),
+  )}
+  ${fields(
+    Object.entries(m)
+      .filter(([k]) => !/^(max|avg)(Pss|Rss|Vmem|Swap)Kb$/.test(k))
+      .map(([k, v]) => [k, v] as const),
+  )}`;
 }
 
 export function renderJobDetail(
@@ -195,7 +198,7 @@ export function renderJobDetail(
       'attempts',
     )}
     <h2>Memory and times</h2>
-    ${metricsTable(j.metrics)}
+    ${metricsTable(j.metrics)} ${memorySection(j.pandaId, p.memory)}
     <h2>Logs</h2>
     ${
       p.logs

@@ -52,6 +52,23 @@ const STYLE = raw(`
   pre.diag { white-space: pre-wrap; max-width: 80em; margin: 0; }
   td.wrap { white-space: normal; max-width: 40em; }
   #live { margin-left: 8px; } #live.off { color: #8f1d1d; }
+  figure.plot { margin: 8px 0 12px; } figure.plot figcaption { font-size: 12px; color: var(--muted); max-width: 760px; }
+  svg.memory .grid { stroke: #e8ecf0; } svg.memory .frame, svg.memory .tick { stroke: #8a96a3; }
+  svg.memory text { stroke: none; } svg.memory .legend { font-size: 11px; } svg.memory .title { font-size: 11px; }
+  svg.memory .line path, svg.memory .line line { fill: none; }
+  svg.memory .mem-pss { stroke: #1f6fb5; fill: #1f6fb5; } svg.memory .mem-rss { stroke: #2e9e4f; fill: #2e9e4f; }
+  svg.memory .mem-vmem { stroke: #b07a16; fill: #b07a16; } svg.memory .mem-swap { stroke: #8e44ad; fill: #8e44ad; }
+  svg.memory .mem-limit line { stroke: #d64545; stroke-width: 1.5; } svg.memory .mem-limit text { fill: #8f1d1d; }
+  #log-lines { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; white-space: pre-wrap; max-width: 120em;
+    border: 1px solid var(--line); background: #fbfcfd; padding: 6px 8px; min-height: 4em; }
+  #log-lines .line { padding: 0 2px; } #log-lines .t, #log-lines .src { color: var(--muted); }
+  #log-lines .sev { display: inline-block; min-width: 5.5em; font-weight: 600; }
+  #log-lines .sev-warning .sev, #log-lines .sev-warn .sev { color: #7a5300; }
+  #log-lines .sev-error, #log-lines .sev-critical, #log-lines .sev-fatal { background: #fdf0f0; }
+  #log-lines .sev-error .sev, #log-lines .sev-critical .sev, #log-lines .sev-fatal .sev { color: #8f1d1d; }
+  #log-lines .sev-debug .sev, #log-lines .sev-trace .sev { color: var(--muted); }
+  #log-lines .note { color: var(--muted); font-style: italic; }
+  #tail-status.following { color: #17612a; } #tail-status.ended { color: var(--muted); } #tail-status.off { color: #8f1d1d; }
 `);
 
 /** Client side of live updates: on a matching server-sent event, re-fetch this page and swap <main>. */
@@ -95,11 +112,13 @@ export interface PageOptions {
   live?: readonly string[] | undefined;
   /** Link to the same data as JSON. */
   jsonHref?: string;
+  /** A script of the page's own (a constant of ours), run after the body. */
+  script?: SafeHtml;
 }
 
 /** The HTML document around every page. */
 export function renderPage(options: PageOptions): string {
-  const { title, body, jsonHref, live } = options;
+  const { title, body, jsonHref, live, script } = options;
   const refreshSeconds = live ? undefined : options.refreshSeconds;
   return html`<!doctype html>
     <html lang="en">
@@ -126,6 +145,13 @@ export function renderPage(options: PageOptions): string {
           live
             ? html`<script>
                 ${LIVE_SCRIPT};
+              </script>`
+            : null
+        }
+        ${
+          script
+            ? html`<script>
+                ${script};
               </script>`
             : null
         }
