@@ -51,3 +51,5 @@ export {
 export type { CliResult, PandaCli, WaitForWorkflowOptions, WorkflowStatus } from './workflow.js';
 export { slurmAvailable, slurmConf, startSlurm } from './slurm.js';
 export type { SlurmHandle, StartSlurmOptions } from './slurm.js';
+export { limitedChild, makeTestCgroup, oomKillsOf, removeCgroupTree } from './cgroup.js';
+export type { TestCgroup } from './cgroup.js';

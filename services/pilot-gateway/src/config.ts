@@ -53,6 +53,19 @@ const schema = baseConfigSchema.extend({
     .default(4 * 1024 ** 3),
   /** Push mode: a waiting getJob also asks the server this often, in case an event was missed. */
   pushFallbackPollMs: z.coerce.number().int().positive().default(5000),
+  /** Most gRPC calls to the server at once (getJob asks, update batches, bulk calls). */
+  serverMaxInFlight: z.coerce.number().int().positive().default(16),
+  /**
+   * Most pilot requests waiting at the gateway for the server (for a call slot or for their
+   * update batch); beyond that a request is refused with 503 and Retry-After.
+   */
+  serverMaxQueued: z.coerce.number().int().positive().default(4000),
+  /** Seconds a refused pilot is told to wait (Retry-After). */
+  overloadRetryAfterS: z.coerce.number().int().min(1).max(3600).default(2),
+  /** updateJob calls go to the server in UpdateJobs batches of at most this many... */
+  updateBatchMax: z.coerce.number().int().min(1).max(10_000).default(200),
+  /** ...sent this many ms after the batch's first update at the latest. */
+  updateBatchWindowMs: z.coerce.number().int().min(0).max(1000).default(5),
 });
 
 export type GatewayConfig = z.infer<typeof schema>;
@@ -61,6 +74,12 @@ export const loadGatewayConfig = (options?: LoadConfigOptions): GatewayConfig =>
   const config = loadConfig(schema, options);
   if (config.requireToken && !config.pilotTokenSecret) {
     throw new ConfigError('PANDA_REQUIRE_TOKEN=true needs PANDA_PILOT_TOKEN_SECRET (at least 16 characters)');
+  }
+  if (config.serverMaxQueued < config.updateBatchMax) {
+    throw new ConfigError(
+      `PANDA_SERVER_MAX_QUEUED (${config.serverMaxQueued}) must be at least PANDA_UPDATE_BATCH_MAX ` +
+        `(${config.updateBatchMax}): a batch's updates wait in that queue`,
+    );
   }
   return config;
 };

@@ -44,6 +44,7 @@ async function main(): Promise<void> {
     waiters,
     auth: { secret: config.pilotTokenSecret, required: config.requireToken },
     limits: config,
+    processMetrics: true,
   });
 
   // Stop taking requests and let running ones finish, then drop the channel and NATS.
@@ -65,6 +66,9 @@ async function main(): Promise<void> {
       serverAddr: config.serverAddr,
       logs: bus !== undefined,
       tokens: config.pilotTokenSecret ? (config.requireToken ? 'required' : 'checked if sent') : 'off',
+      serverMaxInFlight: config.serverMaxInFlight,
+      serverMaxQueued: config.serverMaxQueued,
+      updateBatch: { max: config.updateBatchMax, windowMs: config.updateBatchWindowMs },
     },
     'pilot-gateway listening',
   );

@@ -22,6 +22,9 @@ describe('parseCommandLine', () => {
         maxJobs: 0,
         workerId: '',
         jobFile: '',
+        memoryCgroup: '',
+        cgroupMemoryGrace: 0,
+        busyRetryS: 600,
       }),
     });
   });
@@ -41,6 +44,10 @@ describe('parseCommandLine', () => {
         'w-1',
         '--job-file',
         'rel/pandaJobData.json',
+        '--memory-cgroup',
+        '/sys/fs/cgroup/memory/pilots',
+        '--cgroup-memory-grace',
+        '3',
       ],
       env,
     );
@@ -51,6 +58,8 @@ describe('parseCommandLine', () => {
     expect(parsed.options.workerId).toBe('w-1');
     expect(parsed.options.workDir).toBe(`${process.cwd()}/rel`);
     expect(parsed.options.jobFile).toBe(`${process.cwd()}/rel/pandaJobData.json`);
+    expect(parsed.options.memoryCgroup).toBe('/sys/fs/cgroup/memory/pilots');
+    expect(parsed.options.cgroupMemoryGrace).toBe(3);
   });
 
   it('answers help', () => {

@@ -26,6 +26,16 @@ const schema = baseConfigSchema.extend({
   monitorIntervalS: z.coerce.number().positive().default(60),
   /** Seconds between walltime, looping and lost-heartbeat checks. */
   checkIntervalS: z.coerce.number().positive().default(60),
+  /**
+   * Run each payload in its own memory cgroup made under this dir (cgroup v1: a dir of the
+   * memory hierarchy; v2: a dir with the memory controller), with a hard limit of the job's
+   * memory x --cgroup-memory-grace; a kernel OOM kill there is a certain 1212. '' = off.
+   */
+  memoryCgroup: z.string().default(''),
+  /** The cgroup's hard limit = the job's memory (else --memory-mb) x this; 0: --memory-grace. */
+  cgroupMemoryGrace: z.coerce.number().min(0).default(0),
+  /** getJob and final updates refused as busy (429/503) are retried for up to this long. */
+  busyRetryS: z.coerce.number().min(0).default(600),
   /** Walltime limit = the job's walltime x (1 + this / 100) (PQ pilot_walltime_grace). */
   walltimeGracePct: z.coerce.number().min(0).default(0),
   /** A payload with no file changed in its work dir for this long is killed (1150); 0: off. */
@@ -69,6 +79,9 @@ const FLAGS = {
   'max-jobs': 'maxJobs',
   'kill-grace-s': 'killGraceS',
   'memory-grace': 'memoryGrace',
+  'memory-cgroup': 'memoryCgroup',
+  'cgroup-memory-grace': 'cgroupMemoryGrace',
+  'busy-retry-s': 'busyRetryS',
   'monitor-interval-s': 'monitorIntervalS',
   'check-interval-s': 'checkIntervalS',
   'walltime-grace-pct': 'walltimeGracePct',
@@ -86,7 +99,8 @@ const FLAGS = {
 
 export const USAGE = `usage: panda-pilot [--queue Q] [--gateway-url URL] [--worker-id ID] [--work-dir DIR]
                    [--heartbeat-s S] [--memory-mb MB] [--cores N] [--walltime-s S] [--max-jobs N]
-                   [--kill-grace-s S] [--memory-grace F] [--monitor-interval-s S]
+                   [--kill-grace-s S] [--memory-grace F] [--memory-cgroup DIR]
+                   [--cgroup-memory-grace F] [--busy-retry-s S] [--monitor-interval-s S]
                    [--check-interval-s S] [--walltime-grace-pct P] [--looping-limit-s S]
                    [--lost-heartbeat-s S] [--realtime-logs true|false] [--log-files A,B]
                    [--log-poll-ms MS] [--token T] [--wait-s S] [--idle-s S] [--job-file F]

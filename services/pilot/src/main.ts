@@ -41,7 +41,12 @@ async function main(): Promise<void> {
     });
   }
 
-  const gateway = new GatewayClient({ baseUrl: options.gatewayUrl, logger, token: options.token });
+  const gateway = new GatewayClient({
+    baseUrl: options.gatewayUrl,
+    logger,
+    token: options.token,
+    busyRetryMs: options.busyRetryS * 1000,
+  });
   logger.info(
     { gatewayUrl: options.gatewayUrl, workDir: options.workDir, node: hostname() },
     'pilot starting',

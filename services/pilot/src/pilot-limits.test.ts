@@ -5,6 +5,7 @@ import { createLogger } from '@panda/platform';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PilotOptions } from './config.js';
 import { GatewayClient } from './gateway/client.js';
+import type { GatewayClientOptions } from './gateway/client.js';
 import { runPilot } from './pilot.js';
 import { FakeGateway } from './test-support/fake-gateway.js';
 import type { FakeJob } from './test-support/fake-gateway.js';
@@ -38,6 +39,9 @@ function options(url: string, over: Partial<PilotOptions>): PilotOptions {
     maxJobs: 1,
     killGraceS: 1,
     memoryGrace: 2,
+    memoryCgroup: '',
+    cgroupMemoryGrace: 0,
+    busyRetryS: 600,
     monitorIntervalS: 0.2,
     checkIntervalS: 0.2,
     walltimeGracePct: 0,
@@ -54,11 +58,24 @@ function options(url: string, over: Partial<PilotOptions>): PilotOptions {
   };
 }
 
-async function runOne(job: FakeJob, over: Partial<PilotOptions> = {}, setup?: (g: FakeGateway) => void) {
+async function runOne(
+  job: FakeJob,
+  over: Partial<PilotOptions> = {},
+  setup?: (g: FakeGateway) => void,
+  clientOptions: Partial<GatewayClientOptions> = {},
+) {
   gateway = new FakeGateway([job]);
   setup?.(gateway);
   await gateway.start();
-  const client = new GatewayClient({ baseUrl: gateway.url, logger, backoffMs: 20, maxBackoffMs: 50 });
+  // A final update the gateway keeps refusing as busy is given up after half a second here.
+  const client = new GatewayClient({
+    baseUrl: gateway.url,
+    logger,
+    backoffMs: 20,
+    maxBackoffMs: 50,
+    busyRetryMs: 500,
+    ...clientOptions,
+  });
   const started = Date.now();
   const summary = await runPilot({
     options: options(gateway.url, over),
@@ -146,6 +163,25 @@ describe('limits on real payloads', () => {
     expect(seconds).toBeLessThan(15);
     expect(summary.reason).toBe('lostheartbeat');
     expect(summary.jobs[0]!.outcome).toMatchObject({ state: 'failed', errorCode: 1317 });
+  });
+
+  it('still aborts with 1317 when the gateway sheds load with 503 and Retry-After', async () => {
+    // given a gateway refusing every update after `starting` as overloaded, asking for 1 s
+    const { summary } = await runOne(
+      { pandaId: 28, attemptNr: 1, command: 'sleep 30' },
+      { lostHeartbeatS: 1, heartbeatS: 0.2, maxJobs: 0 },
+      (g) => {
+        g.failUpdatesAfterStarting = true;
+        g.retryAfterS = 1;
+      },
+      { finalAttempts: 2 },
+    );
+    // then the pilot waits as asked between attempts, yet its lost-heartbeat limit still ends the job
+    expect(summary.reason).toBe('lostheartbeat');
+    expect(summary.jobs[0]!.outcome).toMatchObject({ state: 'failed', errorCode: 1317 });
+    expect(summary.jobs[0]!.outcome.errorDiag).toMatch(/^Lost heartbeat: no update reached the server/);
+    // and it did try to send the final state
+    expect(gateway!.refusedUpdates.filter((u) => u.pandaId === 28 && u.state === 'failed')).toHaveLength(2);
   });
 });
 

@@ -10,7 +10,7 @@ import type { JobOutcome } from './job/run-job.js';
 
 export interface PilotGateway {
   getJob(request: GetJobRequest, signal?: AbortSignal): Promise<PilotJob | null>;
-  updateJob(update: JobUpdate): Promise<UpdateReply>;
+  updateJob(update: JobUpdate, signal?: AbortSignal): Promise<UpdateReply>;
   postLogs?(batch: LogBatchJson): Promise<void>;
   uploadArchive?(pandaId: number, name: string, content: Buffer): Promise<void>;
 }
@@ -46,6 +46,10 @@ export interface PilotSummary {
 /** The limits of one job from its description and the pilot's options. */
 export function jobLimits(options: PilotOptions, job: PilotJob, remainingWalltimeS: number): JobLimits {
   const limits: JobLimits = memoryLimit(job.memoryMb, options.memoryMb, options.memoryGrace);
+  if (options.memoryCgroup) {
+    const grace = options.cgroupMemoryGrace > 0 ? options.cgroupMemoryGrace : options.memoryGrace;
+    limits.cgroupMemoryKb = memoryLimit(job.memoryMb, options.memoryMb, grace).memoryKb;
+  }
   if (job.walltimeS > 0) limits.walltimeMs = job.walltimeS * 1000 * (1 + options.walltimeGracePct / 100);
   else if (remainingWalltimeS > 0) limits.walltimeMs = remainingWalltimeS * 1000;
   if (options.loopingLimitS > 0) limits.loopingMs = options.loopingLimitS * 1000;
@@ -94,6 +98,7 @@ export async function runPilot(deps: PilotDeps): Promise<PilotSummary> {
         archive: true,
         pilotLogFile: deps.pilotLogFile,
         getjobS,
+        memoryCgroup: options.memoryCgroup || undefined,
       },
       job,
     );

@@ -1,15 +1,17 @@
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from '@panda/platform';
-import type { DispatchServiceClient } from '@panda/proto';
 import { pilotAuth } from '../auth/hook.js';
+import { CallLimiter } from '../dispatch/limiter.js';
+import type { DispatchClient } from '../dispatch/types.js';
+import { UpdateBatcher } from '../dispatch/update-batcher.js';
 import { registerLogRoutes } from '../logs/routes.js';
 import type { LogStore } from '../logs/store.js';
+import { gatewayMetrics } from '../metrics/metrics.js';
 import type { QueueWaiters } from '../push/waiters.js';
 import { registerPilotRoutes } from './routes.js';
 
-/** The part of server's DispatchService the gateway calls (tests pass a fake). */
-export type DispatchClient = Pick<DispatchServiceClient, 'acquireJobs' | 'updateJobs'>;
+export type { DispatchClient } from '../dispatch/types.js';
 
 export interface GatewayAppOptions {
   dispatch: DispatchClient;
@@ -23,6 +25,8 @@ export interface GatewayAppOptions {
   /** Token checking; default: optional tokens, none checked. */
   auth?: { secret?: string; required: boolean };
   limits?: Partial<GatewayLimits>;
+  /** Node's process metrics on /metrics (off in tests). */
+  processMetrics?: boolean;
 }
 
 export interface GatewayLimits {
@@ -30,6 +34,13 @@ export interface GatewayLimits {
   logMaxRecords: number;
   archiveMaxFileBytes: number;
   pushFallbackPollMs: number;
+  /** Back-pressure toward the server: calls at once, requests waiting, Retry-After when full. */
+  serverMaxInFlight: number;
+  serverMaxQueued: number;
+  overloadRetryAfterS: number;
+  /** updateJob calls are sent in batches of up to this many, or after this window. */
+  updateBatchMax: number;
+  updateBatchWindowMs: number;
 }
 
 const DEFAULT_LIMITS: GatewayLimits = {
@@ -37,6 +48,11 @@ const DEFAULT_LIMITS: GatewayLimits = {
   logMaxRecords: 1000,
   archiveMaxFileBytes: 64 * 1024 ** 2,
   pushFallbackPollMs: 5000,
+  serverMaxInFlight: 16,
+  serverMaxQueued: 4000,
+  overloadRetryAfterS: 2,
+  updateBatchMax: 200,
+  updateBatchWindowMs: 5,
 };
 
 /** The HTTP app with every route; not listening yet. */
@@ -69,9 +85,32 @@ export function buildApp(options: GatewayAppOptions): FastifyInstance {
 
   app.get('/healthz', () => ({ status: 'ok' }));
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const limiter = new CallLimiter({
+    maxInFlight: limits.serverMaxInFlight,
+    maxQueued: limits.serverMaxQueued,
+    retryAfterS: limits.overloadRetryAfterS,
+  });
+  const metrics = gatewayMetrics({ limiter: () => limiter.state(), processMetrics: options.processMetrics });
+  const updates = new UpdateBatcher({
+    dispatch: options.dispatch,
+    limiter,
+    logger: options.logger,
+    maxBatch: limits.updateBatchMax,
+    windowMs: limits.updateBatchWindowMs,
+    onBatch: metrics.batch,
+  });
+  // Updates already taken are sent before the app is gone.
+  app.addHook('onClose', () => updates.close());
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
   const auth = pilotAuth(options.auth ?? { required: false });
   registerPilotRoutes(app, {
     dispatch: options.dispatch,
+    limiter,
+    updates,
+    onRejected: metrics.rejected,
     waiters: options.waiters,
     fallbackPollMs: limits.pushFallbackPollMs,
     auth,

@@ -1,8 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Job } from '@panda/proto';
 import type { z } from 'zod';
+import { OverloadedError } from '../dispatch/limiter.js';
+import type { CallLimiter } from '../dispatch/limiter.js';
+import type { DispatchClient } from '../dispatch/types.js';
+import type { UpdateBatcher } from '../dispatch/update-batcher.js';
 import type { QueueWaiters } from '../push/waiters.js';
-import type { DispatchClient } from './app.js';
 import { httpFailureOf } from './grpc-errors.js';
 import { describeIssue, getJobBody, getJobsBody, updateJobBody, updateJobsBody } from './schemas.js';
 import type { GetJobBody } from './schemas.js';
@@ -44,14 +47,14 @@ export function clientGoneSignal(reply: FastifyReply): AbortSignal {
   return controller.signal;
 }
 
-function sendFailure(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const failure = httpFailureOf(err);
-  if (failure.log) request.log.warn({ err, status: failure.status }, 'server call failed');
-  return reply.code(failure.status).send({ error: failure.error });
-}
-
 export interface PilotRoutesOptions {
   dispatch: DispatchClient;
+  /** Every call to the server goes through it (back-pressure). */
+  limiter: CallLimiter;
+  /** Single updates are coalesced into UpdateJobs batches. */
+  updates: UpdateBatcher;
+  /** Told the route of each request refused because the gateway is overloaded. */
+  onRejected?: (route: string) => void;
   /** Push mode: held getJob calls, woken by activations. Without it `waitS` is ignored. */
   waiters?: QueueWaiters;
   /** A held getJob asks the server again this often even without an announcement. */
@@ -59,10 +62,29 @@ export interface PilotRoutesOptions {
   auth: preHandlerAsyncHookHandler;
 }
 
+function sendFailure(
+  o: PilotRoutesOptions,
+  err: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  logged = false,
+): FastifyReply {
+  const failure = httpFailureOf(err);
+  if (failure.log && !logged) request.log.warn({ err, status: failure.status }, 'server call failed');
+  if (err instanceof OverloadedError) o.onRejected?.(request.routeOptions.url ?? request.url);
+  if (failure.retryAfterS !== undefined) void reply.header('retry-after', String(failure.retryAfterS));
+  return reply.code(failure.status).send({
+    error: failure.error,
+    ...(failure.retryAfterS !== undefined ? { retryAfterS: failure.retryAfterS } : {}),
+  });
+}
+
 /**
  * One job for the pilot, or null. With `waitS` (push mode) the call is held: the waiter is
  * registered first, then the server asked; with no job it sleeps until a job is activated on
- * its queue (or the fallback poll), and asks again, until `waitS` is over.
+ * its queue (or the fallback poll), and asks again, until `waitS` is over. Each ask goes
+ * through the limiter; a held call that finds the gateway overloaded on a later ask keeps
+ * waiting instead of failing.
  */
 async function acquireOne(
   o: PilotRoutesOptions,
@@ -70,13 +92,25 @@ async function acquireOne(
   signal: AbortSignal,
 ): Promise<Job | undefined> {
   const { waitS, ...request } = body;
-  const ask = async () => (await o.dispatch.acquireJobs({ ...request, nJobs: 1 }, { signal })).jobs[0];
+  const ask = async () =>
+    o.limiter.run(
+      async () => (await o.dispatch.acquireJobs({ ...request, nJobs: 1 }, { signal })).jobs[0],
+      signal,
+    );
   if (!o.waiters || waitS <= 0) return ask();
   const deadline = Date.now() + waitS * 1000;
   const ticket = o.waiters.enter(body.queue);
+  let first = true;
   try {
     for (;;) {
-      const job = await ask();
+      let job: Job | undefined;
+      try {
+        job = await ask();
+      } catch (err) {
+        if (first || !(err instanceof OverloadedError)) throw err;
+        o.onRejected?.('held getJob');
+      }
+      first = false;
       const left = deadline - Date.now();
       if (job || left <= 0 || signal.aborted || o.waiters.closed) return job;
       await ticket.wait(Math.min(left, o.fallbackPollMs), signal);
@@ -87,9 +121,12 @@ async function acquireOne(
   }
 }
 
-/** `POST /pilot/v1/getJob` and `POST /pilot/v1/updateJob`, forwarded to DispatchService. */
+/**
+ * `POST /pilot/v1/getJob`, `updateJob`, `getJobs` and `updateJobs`, forwarded to
+ * DispatchService through the limiter (single updates through the batcher).
+ */
 export function registerPilotRoutes(app: FastifyInstance, o: PilotRoutesOptions): void {
-  const { dispatch } = o;
+  const { dispatch, limiter } = o;
   app.post('/pilot/v1/getJob', { preHandler: o.auth }, async (request, reply) => {
     const body = parseBody(getJobBody, request, reply);
     if (!body) return reply;
@@ -97,7 +134,7 @@ export function registerPilotRoutes(app: FastifyInstance, o: PilotRoutesOptions)
       const job = await acquireOne(o, body, clientGoneSignal(reply));
       return { job: job ? jobToJson(job) : null };
     } catch (err) {
-      return sendFailure(err, request, reply);
+      return sendFailure(o, err, request, reply);
     }
   });
 
@@ -105,12 +142,7 @@ export function registerPilotRoutes(app: FastifyInstance, o: PilotRoutesOptions)
     const body = parseBody(updateJobBody, request, reply);
     if (!body) return reply;
     try {
-      const response = await dispatch.updateJobs({ updates: [body] }, { signal: clientGoneSignal(reply) });
-      const result = response.results[0];
-      if (!result) {
-        request.log.error({ pandaId: body.pandaId }, 'server returned no result for an update');
-        return reply.code(500).send({ error: 'internal error' });
-      }
+      const result = await o.updates.submit(body, clientGoneSignal(reply));
       return {
         result: result.result,
         state: result.state,
@@ -118,7 +150,8 @@ export function registerPilotRoutes(app: FastifyInstance, o: PilotRoutesOptions)
         message: result.message,
       };
     } catch (err) {
-      return sendFailure(err, request, reply);
+      // A failed batch was logged once by the batcher, not once per pilot.
+      return sendFailure(o, err, request, reply, true);
     }
   });
 
@@ -126,10 +159,11 @@ export function registerPilotRoutes(app: FastifyInstance, o: PilotRoutesOptions)
     const body = parseBody(getJobsBody, request, reply);
     if (!body) return reply;
     try {
-      const { jobs } = await dispatch.acquireJobs(body, { signal: clientGoneSignal(reply) });
+      const signal = clientGoneSignal(reply);
+      const { jobs } = await limiter.run(() => dispatch.acquireJobs(body, { signal }), signal);
       return { jobs: jobs.map(jobToJson) };
     } catch (err) {
-      return sendFailure(err, request, reply);
+      return sendFailure(o, err, request, reply);
     }
   });
 
@@ -138,10 +172,11 @@ export function registerPilotRoutes(app: FastifyInstance, o: PilotRoutesOptions)
     if (!body) return reply;
     try {
       const updates = body.updates.map((u) => ({ ...u, workerId: u.workerId || body.workerId }));
-      const { results } = await dispatch.updateJobs({ updates }, { signal: clientGoneSignal(reply) });
+      const signal = clientGoneSignal(reply);
+      const { results } = await limiter.run(() => dispatch.updateJobs({ updates }, { signal }), signal);
       return { results };
     } catch (err) {
-      return sendFailure(err, request, reply);
+      return sendFailure(o, err, request, reply);
     }
   });
 }

@@ -15,6 +15,19 @@ export class GatewayError extends Error {
   }
 }
 
+/** The gateway or server is restarting or overloaded (408, 429, 502, 503, 504): try again. */
+export class GatewayBusyError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    /** What the gateway's `Retry-After` asked for, in ms, if it sent one. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(`gateway answered ${status}: ${message}`);
+    this.name = 'GatewayBusyError';
+  }
+}
+
 export interface GatewayClientOptions {
   baseUrl: string;
   logger: Logger;
@@ -28,20 +41,59 @@ export interface GatewayClientOptions {
   finalAttempts?: number;
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** Longest wait a `Retry-After` may impose before the next attempt (default 120 s). */
+  maxRetryAfterMs?: number;
+  /**
+   * getJob and final updates answered "busy" (429, 503, ... : the gateway is up but cannot take
+   * the call now) are retried beyond their attempts until this long after the first try
+   * (default 10 min), so that an overloaded gateway delays them but does not lose them.
+   */
+  busyRetryMs?: number;
   fetch?: typeof fetch;
+  /** How the client waits between attempts, its clock and its randomness (tests pass fakes). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** How often one call is tried: `attempts` in all, and while busy answers come, up to `busyMs`. */
+interface RetryPolicy {
+  attempts: number;
+  busyMs?: number;
 }
 
 /** Statuses that mean "the gateway or server is restarting": retry. */
 const RETRYABLE = new Set([408, 429, 502, 503, 504]);
 
-/** HTTP/JSON client of the pilot-gateway, retrying with exponential backoff. */
+/**
+ * The wait a `Retry-After` header asks for (delay-seconds or an HTTP date), in ms; undefined
+ * when absent or unreadable.
+ */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+const defaultSleep = (ms: number, signal?: AbortSignal) =>
+  sleep(ms, undefined, signal ? { signal } : undefined);
+
+/**
+ * HTTP/JSON client of the pilot-gateway, retrying with exponential backoff. A busy gateway's
+ * `Retry-After` is honoured: the next attempt waits at least that long (capped, with up to 25%
+ * random spread so that pilots refused together do not all come back in the same instant).
+ */
 export class GatewayClient {
   private readonly base: string;
   private readonly fetch: typeof fetch;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
   constructor(private readonly o: GatewayClientOptions) {
     this.base = o.baseUrl.replace(/\/+$/, '');
     this.fetch = o.fetch ?? globalThis.fetch;
+    this.sleep = o.sleep ?? defaultSleep;
   }
 
   /** A job to run, or null when the queue has none. `signal` stops the retries. */
@@ -52,7 +104,7 @@ export class GatewayClient {
       '/pilot/v1/getJob',
       request,
       getJobResponse,
-      this.o.attempts ?? 5,
+      { attempts: this.o.attempts ?? 5, busyMs: this.o.busyRetryMs ?? 600_000 },
       signal,
       timeoutMs,
     );
@@ -61,7 +113,7 @@ export class GatewayClient {
 
   /** Real-time log records of one job; one attempt (the shipper keeps them for the next poll). */
   async postLogs(batch: LogBatchJson): Promise<void> {
-    await this.post('/logs/v1/records', batch, logsResponse, 1);
+    await this.post('/logs/v1/records', batch, logsResponse, { attempts: 1 });
   }
 
   /** Stores one file of a job's log archive at the gateway (replacing one of the same name). */
@@ -81,33 +133,53 @@ export class GatewayClient {
     return this.o.token ? { authorization: `Bearer ${this.o.token}` } : {};
   }
 
-  async updateJob(update: JobUpdate): Promise<UpdateReply> {
+  /**
+   * One job's state; `signal` stops the retries (of a heartbeat whose job ended). A heartbeat
+   * that cannot get through is given up after its attempts (the next one follows, and the
+   * lost-heartbeat limit watches over them); a final update is also retried while the gateway
+   * is busy, up to `busyRetryMs`.
+   */
+  async updateJob(update: JobUpdate, signal?: AbortSignal): Promise<UpdateReply> {
     const final = update.state === 'finished' || update.state === 'failed';
-    const attempts = final ? (this.o.finalAttempts ?? 8) : (this.o.attempts ?? 5);
-    return this.post('/pilot/v1/updateJob', update, updateJobResponse, attempts);
+    const retry: RetryPolicy = final
+      ? { attempts: this.o.finalAttempts ?? 8, busyMs: this.o.busyRetryMs ?? 600_000 }
+      : { attempts: this.o.attempts ?? 5 };
+    return this.post('/pilot/v1/updateJob', update, updateJobResponse, retry, signal);
   }
 
   private async post<S extends z.ZodType>(
     path: string,
     payload: unknown,
     schema: S,
-    attempts: number,
+    retry: RetryPolicy,
     signal?: AbortSignal,
     timeoutMs?: number,
   ): Promise<z.infer<S>> {
+    const now = this.o.now ?? Date.now;
+    const started = now();
     let delay = this.o.backoffMs ?? 500;
     for (let attempt = 1; ; attempt++) {
       signal?.throwIfAborted();
       try {
         return await this.once(path, payload, schema, signal, timeoutMs);
       } catch (err) {
-        const retryable = !(err instanceof GatewayError) && !signal?.aborted;
-        if (!retryable || attempt >= attempts) throw err;
+        if (err instanceof GatewayError || signal?.aborted) throw err;
+        const busy = err instanceof GatewayBusyError;
+        const asked = busy ? err.retryAfterMs : undefined;
+        const wait =
+          asked === undefined
+            ? delay
+            : Math.min(Math.max(delay, asked), this.o.maxRetryAfterMs ?? 120_000) *
+              (1 + 0.25 * (this.o.random ?? Math.random)());
+        const more =
+          attempt < retry.attempts ||
+          (busy && retry.busyMs !== undefined && now() + wait - started <= retry.busyMs);
+        if (!more) throw err;
         this.o.logger.warn(
-          { path, attempt, err: String(err), retryInMs: delay },
+          { path, attempt, err: String(err), retryInMs: Math.round(wait) },
           'gateway call failed; retrying',
         );
-        await sleep(delay, undefined, signal ? { signal } : undefined);
+        await this.sleep(wait, signal);
         delay = Math.min(delay * 2, this.o.maxBackoffMs ?? 8000);
       }
     }
@@ -130,7 +202,13 @@ export class GatewayClient {
     const text = await response.text();
     if (!response.ok) {
       const message = errorMessageOf(text);
-      if (RETRYABLE.has(response.status)) throw new Error(`gateway answered ${response.status}: ${message}`);
+      if (RETRYABLE.has(response.status)) {
+        throw new GatewayBusyError(
+          response.status,
+          message,
+          retryAfterMs(response.headers.get('retry-after')),
+        );
+      }
       throw new GatewayError(response.status, message);
     }
     let json: unknown;

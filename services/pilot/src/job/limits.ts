@@ -10,6 +10,8 @@ export interface JobLimits {
   memoryKb?: number;
   /** How the memory limit was made, for the diagnostic, e.g. `2000 MB x 2`. */
   memoryRule?: string;
+  /** Hard limit of the payload's memory cgroup (the kernel OOM-kills above it), when it has one. */
+  cgroupMemoryKb?: number;
   walltimeMs?: number;
   loopingMs?: number;
   lostHeartbeatMs?: number;

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { oomKillReason, readOomKills } from './oom.js';
+import { cgroupOomReason, oomKillReason, readOomKills } from './oom.js';
 
 describe('oomKillReason (1212 heuristic)', () => {
   it('is 1212 for a SIGKILL while the node OOM-kill count rose', () => {
@@ -25,5 +25,21 @@ describe('readOomKills', () => {
     expect(await readOomKills(join(dir, 'vmstat'))).toBe(7);
     expect(await readOomKills(join(dir, 'missing'))).toBeUndefined();
     expect(typeof (await readOomKills())).toBe('number'); // this machine's /proc/vmstat
+  });
+});
+
+describe("cgroupOomReason (1212 from the payload's own cgroup)", () => {
+  it('is 1212 naming the kills, the limit and the peak when the cgroup counted OOM kills', () => {
+    expect(cgroupOomReason(1, 64 * 1024 ** 2, 63.9 * 1024 ** 2)).toEqual({
+      errorCode: 1212,
+      diag: "Payload ran out of memory: the kernel OOM-killed 1 process(es) in the payload's memory cgroup (limit 64 MB, peak 64 MB)",
+    });
+    expect(cgroupOomReason(2, undefined, undefined)?.diag).toMatch(
+      /killed 2 process\(es\) in the payload's memory cgroup$/,
+    );
+  });
+  it('is nothing when the cgroup counted none or could not be read', () => {
+    expect(cgroupOomReason(0, 1, 1)).toBeUndefined();
+    expect(cgroupOomReason(undefined, 1, 1)).toBeUndefined();
   });
 });

@@ -43,3 +43,28 @@ export function oomKillReason(
       `from ${oomKillsBefore} to ${oomKillsAfter}`,
   };
 }
+
+const mb = (bytes: number) => Math.round(bytes / 1024 ** 2);
+
+/**
+ * 1212 for certain: the payload ran in its own memory cgroup and the kernel counted OOM kills
+ * there (`oom_kill` of memory.oom_control in v1, memory.events in v2). Undefined when there was
+ * none, or the count could not be read (the caller then falls back to the node heuristic).
+ */
+export function cgroupOomReason(
+  oomKills: number | undefined,
+  limitBytes: number | undefined,
+  peakBytes: number | undefined,
+): KillReason | undefined {
+  if (oomKills === undefined || oomKills <= 0) return undefined;
+  const facts = [
+    ...(limitBytes !== undefined ? [`limit ${mb(limitBytes)} MB`] : []),
+    ...(peakBytes !== undefined ? [`peak ${mb(peakBytes)} MB`] : []),
+  ];
+  return {
+    errorCode: PilotErrorCodes.OUT_OF_MEMORY,
+    diag:
+      `Payload ran out of memory: the kernel OOM-killed ${oomKills} process(es) in the payload's ` +
+      `memory cgroup${facts.length ? ` (${facts.join(', ')})` : ''}`,
+  };
+}

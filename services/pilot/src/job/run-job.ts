@@ -8,18 +8,21 @@ import type { ArchiveSink } from '../logs/archive.js';
 import { LogShipper } from '../logs/shipper.js';
 import type { LogSink } from '../logs/shipper.js';
 import { metricsOf, MONITOR_OUTPUT_FILE, MONITOR_SUMMARY_FILE } from '../monitor/memory-monitor.js';
+import { PayloadCgroup } from '../payload/cgroup.js';
 import { payloadDiag, truncateDiag } from '../payload/diag.js';
 import { Payload, readTail, STDERR_FILE, STDOUT_FILE } from '../payload/process.js';
 import { PilotErrorCodes, signalErrorCode } from './error-codes.js';
 import type { KillReason } from './error-codes.js';
 import type { JobLimits } from './limits.js';
-import { oomKillReason, readOomKills } from './oom.js';
+import { cgroupOomReason, oomKillReason, readOomKills } from './oom.js';
 import { JobWatch } from './watch.js';
 import { payloadEnvironment } from '../config.js';
 
 /** What runJob needs; the gateway is anything with these calls (tests pass a fake). */
 export interface JobContext {
-  gateway: { updateJob(update: JobUpdate): Promise<UpdateReply> } & Partial<LogSink & ArchiveSink>;
+  gateway: { updateJob(update: JobUpdate, signal?: AbortSignal): Promise<UpdateReply> } & Partial<
+    LogSink & ArchiveSink
+  >;
   logger: Logger;
   /** The pilot's work dir; each job runs in `<workDir>/<pandaId>`. */
   workDir: string;
@@ -43,6 +46,11 @@ export interface JobContext {
   pilotLogFile?: string;
   /** Seconds the getJob call took, reported in the metrics. */
   getjobS?: number;
+  /**
+   * Parent dir under which each payload gets its own memory cgroup (limit `limits.cgroupMemoryKb`,
+   * OOM kills counted there); undefined: none.
+   */
+  memoryCgroup?: string;
 }
 
 export interface JobOutcome {
@@ -92,24 +100,29 @@ export async function runJob(ctx: JobContext, job: PilotJob): Promise<JobOutcome
   const update = async (
     state: JobUpdate['state'],
     extra: Partial<JobUpdate> = {},
+    signal?: AbortSignal,
   ): Promise<UpdateReply | undefined> => {
     try {
-      const reply = await ctx.gateway.updateJob({
-        pandaId: job.pandaId,
-        state,
-        attemptNr: job.attemptNr,
-        exitCode: 0,
-        errorCode: 0,
-        errorDiag: '',
-        node: ctx.node,
-        workerId: ctx.workerId,
-        ...extra,
-      });
+      const reply = await ctx.gateway.updateJob(
+        {
+          pandaId: job.pandaId,
+          state,
+          attemptNr: job.attemptNr,
+          exitCode: 0,
+          errorCode: 0,
+          errorDiag: '',
+          node: ctx.node,
+          workerId: ctx.workerId,
+          ...extra,
+        },
+        signal,
+      );
       lastUpdateOk = Date.now();
       if (reply.result !== 'ok') log.warn({ state, reply }, 'server did not accept the update');
       return reply;
     } catch (err) {
-      log.error({ err, state }, 'could not report job state');
+      if (signal?.aborted) log.debug({ state }, 'update given up: the job ended');
+      else log.error({ err, state }, 'could not report job state');
       return undefined;
     }
   };
@@ -144,6 +157,9 @@ export async function runJob(ctx: JobContext, job: PilotJob): Promise<JobOutcome
   log.info({ dir, command: job.command, limits: ctx.limits }, 'starting payload');
   timings.setupS = seconds(Date.now() - setupStarted);
   const oomBefore = await readOomKills();
+  const cgroup = ctx.memoryCgroup
+    ? await payloadCgroup(ctx.memoryCgroup, job, ctx.limits?.cgroupMemoryKb, log)
+    : undefined;
   const logFiles = ctx.realtimeLogs?.files ?? [];
   const payloadStarted = Date.now();
   const prefix = `[${job.pandaId}`;
@@ -157,6 +173,7 @@ export async function runJob(ctx: JobContext, job: PilotJob): Promise<JobOutcome
       REALTIME_LOGFILES: logFiles.join(','),
     },
     echo: (stream, line) => ctx.echo?.(`${prefix} ${stream}] ${line}`),
+    cgroupProcs: cgroup?.procsFile,
   });
 
   const { postLogs, uploadArchive } = ctx.gateway;
@@ -204,7 +221,7 @@ export async function runJob(ctx: JobContext, job: PilotJob): Promise<JobOutcome
 
   const heartbeats = (async () => {
     for (;;) {
-      const reply = await update('running');
+      const reply = await update('running', {}, heartbeatStop.signal);
       const reason = reply && serverKillReason(reply);
       if (reason) kill(reason);
       if (heartbeatStop.signal.aborted) return;
@@ -223,7 +240,8 @@ export async function runJob(ctx: JobContext, job: PilotJob): Promise<JobOutcome
   const shipped = await shipper?.stop();
   if (shipped) log.info(shipped, 'real-time log records sent');
 
-  const outcome = await classify(exit, killed, dir, oomBefore);
+  const outcome = await classify(exit, killed, dir, oomBefore, cgroup);
+  await cgroup?.remove().catch((err: unknown) => log.warn({ err: String(err) }, 'memory cgroup left behind'));
   const result = await end({ ...outcome, metrics });
   if (ctx.archive && uploadArchive) {
     const stored = await uploadJobArchive({
@@ -239,12 +257,50 @@ export async function runJob(ctx: JobContext, job: PilotJob): Promise<JobOutcome
   return result;
 }
 
+/** The payload's own memory cgroup, or undefined (logged) when it cannot be made. */
+async function payloadCgroup(
+  parent: string,
+  job: PilotJob,
+  limitKb: number | undefined,
+  log: Logger,
+): Promise<PayloadCgroup | undefined> {
+  const name = `panda-${job.pandaId}-${job.attemptNr}-${process.pid}`;
+  try {
+    const cgroup = await PayloadCgroup.create(
+      parent,
+      name,
+      limitKb === undefined ? undefined : limitKb * 1024,
+    );
+    log.info({ cgroup: cgroup.path, limitBytes: cgroup.limitBytes }, 'payload runs in its memory cgroup');
+    return cgroup;
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'payload runs without a memory cgroup');
+    return undefined;
+  }
+}
+
+/**
+ * Why a payload that failed on its own ran out of memory, if it did: from its cgroup's OOM
+ * count when it had one, else from the node's heuristic.
+ */
+async function outOfMemory(
+  exit: Awaited<Payload['exited']>,
+  oomBefore: number | undefined,
+  cgroup: PayloadCgroup | undefined,
+): Promise<KillReason | undefined> {
+  const kills = await cgroup?.oomKills();
+  if (cgroup && kills !== undefined)
+    return cgroupOomReason(kills, cgroup.limitBytes, await cgroup.peakBytes());
+  return oomKillReason(exit, oomBefore, await readOomKills());
+}
+
 /** The final state, codes and diagnostic of a payload that has ended. */
 async function classify(
   exit: Awaited<Payload['exited']>,
   killed: KillReason | undefined,
   dir: string,
   oomBefore: number | undefined,
+  cgroup: PayloadCgroup | undefined,
 ): Promise<JobOutcome> {
   if (exit.spawnError) {
     const errorDiag = truncateDiag(`cannot start payload: ${exit.spawnError.message}`);
@@ -259,7 +315,7 @@ async function classify(
     };
   }
   if (exit.exitCode === 0) return { state: 'finished', exitCode: 0, errorCode: 0, errorDiag: '' };
-  const oom = oomKillReason(exit, oomBefore, await readOomKills());
+  const oom = await outOfMemory(exit, oomBefore, cgroup);
   if (oom) return { state: 'failed', exitCode: exit.exitCode, errorCode: oom.errorCode, errorDiag: oom.diag };
   const fallback = exit.signal
     ? `payload killed by ${exit.signal}`

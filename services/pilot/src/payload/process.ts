@@ -28,11 +28,20 @@ export interface PayloadOptions {
   env?: NodeJS.ProcessEnv;
   /** Called with each output line, e.g. to echo it with a prefix. */
   echo?: (stream: 'stdout' | 'stderr', line: string) => void;
+  /** A cgroup's `cgroup.procs`: the payload joins it before the command runs. */
+  cgroupProcs?: string;
 }
 
 /**
- * A payload: `bash -c <command>` in its own process group, its output written to files in
- * the work dir and echoed line by line. `exited` resolves once the process ended and its
+ * Joins the cgroup (`$1`), then becomes `bash -c <command>` (`$2`) in the same process, so the
+ * command and everything it starts are in the cgroup from their first byte of memory.
+ */
+const JOIN_CGROUP =
+  'echo $$ > "$1" || { echo "panda-pilot: cannot join memory cgroup $1" >&2; exit 126; }; exec bash -c "$2"';
+
+/**
+ * A payload: `bash -c <command>` in its own process group (and, if given, its own memory
+ * cgroup), its output written to files in the work dir and echoed line by line. `exited` resolves once the process ended and its
  * output is on disk.
  */
 export class Payload {
@@ -49,7 +58,10 @@ export class Payload {
   }
 
   static start(options: PayloadOptions): Payload {
-    const child = spawn('bash', ['-c', options.command], {
+    const args = options.cgroupProcs
+      ? ['-c', JOIN_CGROUP, 'panda-payload', options.cgroupProcs, options.command]
+      : ['-c', options.command];
+    const child = spawn('bash', args, {
       cwd: options.cwd,
       env: options.env,
       detached: true, // own process group, so the whole tree can be killed

@@ -17,10 +17,14 @@ export class FakeGateway {
   readonly updates: Record<string, unknown>[] = [];
   readonly logBatches: Record<string, unknown>[] = [];
   readonly archive = new Map<string, Buffer>();
+  /** Updates answered 503 because of `failUpdatesAfterStarting`. */
+  readonly refusedUpdates: Record<string, unknown>[] = [];
   /** Answer this many requests with 503 first. */
   unavailable = 0;
   /** Answer updates after `starting` with 503 (a gateway that went away). */
   failUpdatesAfterStarting = false;
+  /** Send `Retry-After: <this>` with every 503 (a gateway shedding load). */
+  retryAfterS?: number;
   /** Reply to `running` updates with this commandToPilot. */
   commandToPilot = '';
   private server: Server | undefined;
@@ -35,7 +39,11 @@ export class FakeGateway {
       req.on('end', () => {
         const raw = Buffer.concat(chunks);
         const reply = (status: number, payload: unknown) => {
-          res.writeHead(status, { 'content-type': 'application/json' });
+          const retryAfter = status === 503 && this.retryAfterS !== undefined;
+          res.writeHead(status, {
+            'content-type': 'application/json',
+            ...(retryAfter ? { 'retry-after': String(this.retryAfterS) } : {}),
+          });
           res.end(JSON.stringify(payload));
         };
         if (this.unavailable > 0) {
@@ -57,6 +65,7 @@ export class FakeGateway {
         }
         if (req.url === '/pilot/v1/updateJob') {
           if (this.failUpdatesAfterStarting && body.state !== 'starting') {
+            this.refusedUpdates.push(body);
             return reply(503, { error: 'server unavailable, retry later' });
           }
           this.updates.push(body);
