@@ -270,8 +270,39 @@ describe.each(SETS)('umbrella rendered with %s values', (set) => {
       MaxRSS: '.spec.maxrss',
       MaxTime: '.spec.maxtime',
       MaxWorkers: '.spec.harvester.maxWorkers',
+      Accepted: '.status.conditions[?(@.type=="Accepted")].status',
       Running: '.status.runningWorkers',
+      Submitted: '.status.submittedWorkers',
+      Activated: '.status.activatedJobs',
+      RunningJobs: '.status.runningJobs',
     });
+  });
+
+  it('then harvester serves Prometheus metrics on a declared, annotated port its Service exposes', () => {
+    const deployment = named<
+      Workload & { spec: { template: { metadata: { annotations?: Record<string, string> } } } }
+    >(objects(), 'Deployment', 'panda-harvester');
+    const [c] = deployment.spec.template.spec.containers;
+    expect(c?.ports).toContainEqual({ name: 'metrics', containerPort: 9090 });
+    expect(deployment.spec.template.metadata.annotations).toMatchObject({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': '9090',
+      'prometheus.io/path': '/metrics',
+    });
+    const env = named<{ data: Record<string, string> }>(objects(), 'ConfigMap', 'panda-harvester-env').data;
+    expect(env).toMatchObject({ PANDA_METRICS_PORT: '9090', PANDA_METRICS_HOST: '0.0.0.0' });
+    const service = named<{ spec: { ports: { name: string; port: number; targetPort: string }[] } }>(
+      objects(),
+      'Service',
+      'panda-harvester',
+    );
+    expect(service.spec.ports).toContainEqual(
+      expect.objectContaining({ name: 'metrics', port: 9090, targetPort: 'metrics' }),
+    );
+    // (no other service exposes a metrics port unless its chart enables it)
+    const [server] = named<Workload>(objects(), 'Deployment', 'panda-server').spec.template.spec.containers;
+    expect(server?.ports?.map((p) => p.name)).not.toContain('metrics');
+    expect(byKind(objects(), 'ServiceMonitor')).toEqual([]);
   });
 
   it('then harvester (signs) and pilot-gateway (verifies) read the pilot-token Secret as PANDA_PILOT_TOKEN_SECRET, and only they', () => {
@@ -408,6 +439,7 @@ describe('value sets', () => {
       expect(role.rules.flatMap((r) => r.resources)).toEqual(['pandaqueues', 'pandaqueues/status']);
       const env = named<{ data: Record<string, string> }>(objects, 'ConfigMap', `panda-${svc}-env`).data;
       expect(env.PANDA_QUEUES_CRD).toBe('true');
+      expect(env.PANDA_QUEUES_CRD_NAMESPACE).toBe('panda');
       expect(
         named<Workload>(objects, 'Deployment', `panda-${svc}`).spec.template.spec
           .automountServiceAccountToken,
@@ -430,6 +462,40 @@ describe('value sets', () => {
     ];
     const problems = validateObjects([crd, ...bad]);
     expect(problems).toHaveLength(2);
+  });
+
+  it('given the example catalogue, then each entry is a valid PandaQueue spec (the same shape as the file)', () => {
+    const crd = named(rendered['kube-queues'], 'CustomResourceDefinition', 'pandaqueues.panda.rubin.org');
+    const catalogue = JSON.parse(readFileSync(join(CHARTS, '..', 'config', 'queues.json'), 'utf8')) as {
+      queues: Record<string, unknown>[];
+    };
+    const resources = catalogue.queues.map((spec, i) => ({
+      apiVersion: 'panda.rubin.org/v1alpha1',
+      kind: 'PandaQueue',
+      metadata: { name: `q${i}` },
+      spec: {
+        ...spec,
+        status: i === 0 ? 'paused' : spec.status,
+        timeouts: { heartbeatS: 60, startingS: 600 },
+      },
+    }));
+    expect(validateObjects([crd, ...resources])).toEqual([]);
+    const [first] = resources;
+    const missing = { ...first!, spec: { ...first!.spec, harvester: { submitter: 'local' } } };
+    expect(validateObjects([crd, missing])).toHaveLength(1);
+  });
+
+  it('given a ServiceMonitor asked for, then one selects harvester on its metrics port', () => {
+    const objects = template('default', ['--set', 'harvester.metrics.serviceMonitor.enabled=true']);
+    const [monitor] = byKind<
+      K8sObject & {
+        spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string }[] };
+      }
+    >(objects, 'ServiceMonitor');
+    expect(monitor?.metadata.name).toBe('panda-harvester');
+    expect(monitor?.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
+    expect(monitor?.spec.selector.matchLabels).toMatchObject({ 'app.kubernetes.io/name': 'harvester' });
+    expect(validateObjects(objects)).toEqual([]);
   });
 
   it('given the CloudNativePG option, then a Cluster is rendered and services read its app Secret', () => {

@@ -41,7 +41,7 @@ const MODELS: Record<string, ModelClass> = {
 const key = (o: Pick<K8sObject, 'apiVersion' | 'kind'>): string => `${o.apiVersion}/${o.kind}`;
 
 /** Kinds the charts render that are neither built in nor defined by a CRD of ours. */
-const THIRD_PARTY = new Set(['postgresql.cnpg.io/v1/Cluster']);
+const THIRD_PARTY = new Set(['postgresql.cnpg.io/v1/Cluster', 'monitoring.coreos.com/v1/ServiceMonitor']);
 
 export interface Problem {
   object: string;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { createGrpcClient, openChannel } from '@panda/platform';
-import { WorkerServiceDefinition } from '@panda/proto';
+import { JobServiceDefinition, WorkerServiceDefinition } from '@panda/proto';
 import { repoRootDir, startStack, submitWorkflow, waitFor, waitForWorkflow } from '@panda/testkit';
 import type { PandaCli, Stack } from '@panda/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,13 +15,24 @@ const root = repoRootDir();
 const dir = mkdtempSync(join(tmpdir(), 'panda-e2e-k8s-'));
 const tokenSecret = 'e2e-secret-shared-by-harvester-and-gateway';
 
-/** config/queues.json plus a queue whose pods get a 300 MiB memory limit. */
+/** config/queues.json plus a queue whose pods get a 300 MiB memory limit, and a push queue. */
 function queuesWithSmallK8sQueue(): string {
   const catalogue = JSON.parse(readFileSync(join(root, 'config', 'queues.json'), 'utf8')) as {
-    queues: { name: string; maxrss: number }[];
+    queues: { name: string; maxrss: number; harvester: Record<string, unknown> }[];
   };
   const k8s = catalogue.queues.find((q) => q.name === 'SLAC_Rubin_K8s')!;
   catalogue.queues.push({ ...k8s, name: 'SLAC_Rubin_K8s_Small', maxrss: 300 });
+  catalogue.queues.push({
+    ...k8s,
+    name: 'SLAC_Rubin_K8s_Push',
+    harvester: {
+      ...k8s.harvester,
+      mode: 'push',
+      maxWorkers: 2,
+      nQueueLimitWorker: 2,
+      maxNewWorkersPerCycle: 2,
+    },
+  });
   const file = join(dir, 'queues.json');
   writeFileSync(file, JSON.stringify(catalogue));
   return file;
@@ -130,6 +141,72 @@ describe('harvester on a Kubernetes-backed queue (fake API server, real client)'
     // with their token Secrets
     for (const name of ended) {
       expect(kube.requests).toContain(`DELETE /api/v1/namespaces/default/secrets/${name}-token`);
+    }
+  });
+
+  it('push mode: hands each job to its pod in a ConfigMap, which the sweeper deletes with the Job', async () => {
+    // when a two-job workflow is submitted to the push queue SLAC_Rubin_K8s_Push
+    const file = workflow('k8s-push', 'SLAC_Rubin_K8s_Push', [
+      { name: 'merge_1', command: 'echo "pushed job $PANDA_JOB_ID"', parents: [] },
+      { name: 'merge_2', command: 'echo "pushed job $PANDA_JOB_ID"', parents: [] },
+    ]);
+    const id = await submitWorkflow(cli, file);
+    const final = await waitForWorkflow(cli, id, { timeoutMs: 120_000 });
+
+    // then it finished, each job in a pod whose Job mounts the worker's job ConfigMap and tells
+    // the pilot where the job file is
+    expect(final.state).toBe('Finished');
+    const pushJobs = kube.created.filter((j) => j.metadata.labels['panda/queue'] === 'SLAC_Rubin_K8s_Push');
+    expect(pushJobs).toHaveLength(2);
+    for (const job of pushJobs) {
+      const pod = job.spec.template.spec;
+      const configMap = `${String(job.metadata.name)}-job`;
+      expect(pod.volumes).toContainEqual({ name: 'panda-job', configMap: { name: configMap } });
+      expect(pod.containers[0].volumeMounts).toContainEqual({
+        name: 'panda-job',
+        mountPath: '/etc/panda/job',
+        readOnly: true,
+      });
+      expect(pod.containers[0].env).toContainEqual({
+        name: 'PANDA_PILOT_JOB_FILE',
+        value: '/etc/panda/job/pandaJobData.json',
+      });
+      expect(pod.containers[0].env).toContainEqual({ name: 'PANDA_PILOT_MAX_JOBS', value: '1' });
+    }
+    // and each job ran in the worker it was pushed to, whose pilot never asked for a job
+    const channel = openChannel(stack.addresses.serverAddr);
+    const { jobs } = await createGrpcClient(JobServiceDefinition, channel).listJobs({
+      workflowId: id,
+      taskId: 0,
+      state: '',
+      queue: '',
+      limit: 10,
+      afterPandaId: 0,
+    });
+    channel.close();
+    const hchannel = openChannel(stack.addresses.harvesterAddr);
+    const { workers } = await createGrpcClient(WorkerServiceDefinition, hchannel).listWorkers({
+      queue: 'SLAC_Rubin_K8s_Push',
+      state: '',
+      limit: 10,
+    });
+    hchannel.close();
+    expect(jobs).toHaveLength(2);
+    for (const job of jobs) {
+      expect(job.state).toBe('finished');
+      expect(job.metrics?.getjobS ?? 0).toBe(0);
+      const worker = workers.find((w) => w.workerId === job.workerId);
+      expect(pushJobs.map((j) => j.metadata.name)).toContain(worker?.batchId);
+    }
+    // and the ConfigMaps were deleted with the Jobs once the workers' ends were recorded
+    await waitFor(async () => kube.configMaps().length === 0, 'job ConfigMaps deleted', {
+      timeoutMs: 10_000,
+    });
+    for (const job of pushJobs) {
+      expect(kube.requests).toContain(`POST /api/v1/namespaces/default/configmaps`);
+      expect(kube.requests).toContain(
+        `DELETE /api/v1/namespaces/default/configmaps/${String(job.metadata.name)}-job`,
+      );
     }
   });
 

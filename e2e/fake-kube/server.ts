@@ -4,6 +4,8 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { customResources } from './custom-resources.js';
+import type { CustomResources } from './custom-resources.js';
 import { matches, parseSelector } from './selector.js';
 import { parseQuantity, runContainer } from './runner.js';
 import type { RunningContainer } from './runner.js';
@@ -18,6 +20,9 @@ export interface FakeKube {
   /** Current pods (as served by the API). */
   pods(): Obj[];
   jobs(): Obj[];
+  configMaps(): Obj[];
+  /** PandaQueue custom resources (panda.rubin.org/v1alpha1), with list/watch/patch and /status. */
+  pandaQueues: CustomResources;
   /** Every request seen, `METHOD path`. */
   requests: string[];
   /** Every Job as created (also those deleted since). */
@@ -29,10 +34,12 @@ const NODE_NAME = 'fake-node';
 
 /**
  * A small fake Kubernetes API server for the batch/v1 Job and v1 Pod endpoints harvester uses
- * (create, get, list by label selector, delete) plus Secrets. Each Job gets one Pod whose
- * container command runs as a local process group with the container's env (values,
- * secretKeyRef, fieldRef spec.nodeName); phases and container states are reported as the
- * kubelet would, including OOMKilled when the group's RSS exceeds the memory limit.
+ * (create, get, list by label selector, delete) plus Secrets, ConfigMaps and the PandaQueue
+ * custom resource. Each Job gets one Pod whose container command runs as a local process group
+ * with the container's env (values, secretKeyRef, fieldRef spec.nodeName); phases and container
+ * states are reported as the kubelet would, including OOMKilled when the group's RSS exceeds the
+ * memory limit. ConfigMap volumes are written into the pod's folder, and the mount path is
+ * rewritten to that folder in the container's env values (there is no container filesystem).
  */
 export async function startFakeKube(dir: string): Promise<FakeKube> {
   mkdirSync(dir, { recursive: true });
@@ -40,6 +47,13 @@ export async function startFakeKube(dir: string): Promise<FakeKube> {
   const jobs = new Map<string, Obj>();
   const pods = new Map<string, Obj>();
   const secrets = new Map<string, Obj>();
+  const configMaps = new Map<string, Obj>();
+  const pandaQueues = customResources({
+    group: 'panda.rubin.org',
+    version: 'v1alpha1',
+    plural: 'pandaqueues',
+    kind: 'PandaQueue',
+  });
   const running = new Map<string, RunningContainer>();
   const timers = new Set<NodeJS.Timeout>();
   const requests: string[] = [];
@@ -139,10 +153,24 @@ export async function startFakeKube(dir: string): Promise<FakeKube> {
         env[e.name] = Buffer.from(String(data), 'base64').toString('utf8');
       }
     }
-    const command: string[] = [...(container.command ?? []), ...(container.args ?? [])];
+    let command: string[] = [...(container.command ?? []), ...(container.args ?? [])];
     if (command.length === 0) return waiting('CreateContainerError', 'no command');
     const workDir = join(dir, pod.metadata.name);
     mkdirSync(workDir, { recursive: true });
+    // ConfigMap volumes: files in <pod dir>/volumes/<volume>; the mount path is rewritten in env and command.
+    for (const m of container.volumeMounts ?? []) {
+      const ref = (pod.spec.volumes ?? []).find((v: Obj) => v.name === m.name)?.configMap?.name;
+      if (!ref) continue;
+      const cm = configMaps.get(key(pod.metadata.namespace, ref));
+      if (!cm) return waiting('ContainerCreating', `MountVolume.SetUp failed: configmap "${ref}" not found`);
+      const local = join(workDir, 'volumes', m.name);
+      mkdirSync(local, { recursive: true });
+      for (const [file, text] of Object.entries(cm.data ?? {}))
+        writeFileSync(join(local, file), String(text));
+      const rewrite = (v: string) => (v.startsWith(m.mountPath) ? local + v.slice(m.mountPath.length) : v);
+      for (const [k, v] of Object.entries(env)) env[k] = rewrite(v);
+      command = command.map(rewrite);
+    }
     const log = openSync(join(workDir, 'container.log'), 'a');
     const limit = container.resources?.limits?.memory;
     const run = runContainer(
@@ -228,13 +256,22 @@ export async function startFakeKube(dir: string): Promise<FakeKube> {
     requests.push(`${req.method} ${url.pathname}`);
     if (req.headers.authorization !== `Bearer ${token}`)
       return status(res, 401, 'Unauthorized', 'Unauthorized');
-    const m = /^\/(?:apis\/batch\/v1|api\/v1)\/namespaces\/([^/]+)\/(jobs|pods|secrets)(?:\/([^/]+))?$/.exec(
-      url.pathname,
-    );
+    if (await pandaQueues.handle(req, res, url, () => readBody(req))) return;
+    const m =
+      /^\/(?:apis\/batch\/v1|api\/v1)\/namespaces\/([^/]+)\/(jobs|pods|secrets|configmaps)(?:\/([^/]+))?$/.exec(
+        url.pathname,
+      );
     if (!m) return status(res, 404, 'NotFound', `no route ${req.method} ${url.pathname}`);
     const [, ns, resource, name] = m as unknown as [string, string, string, string | undefined];
-    const store = resource === 'jobs' ? jobs : resource === 'pods' ? pods : secrets;
-    const kind = resource === 'jobs' ? 'Job' : resource === 'pods' ? 'Pod' : 'Secret';
+    const stores = { jobs, pods, secrets, configmaps: configMaps } as Record<string, Map<string, Obj>>;
+    const kinds: Record<string, string> = {
+      jobs: 'Job',
+      pods: 'Pod',
+      secrets: 'Secret',
+      configmaps: 'ConfigMap',
+    };
+    const store = stores[resource]!;
+    const kind = kinds[resource]!;
     if (req.method === 'POST' && !name) {
       const body = JSON.parse(await readBody(req)) as Obj;
       const n = body.metadata?.name;
@@ -256,6 +293,16 @@ export async function startFakeKube(dir: string): Promise<FakeKube> {
         secrets.set(key(ns, n), secret);
         return send(res, 201, secret);
       }
+      if (resource === 'configmaps') {
+        const cm = {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          ...body,
+          metadata: { ...body.metadata, namespace: ns },
+        };
+        configMaps.set(key(ns, n), cm);
+        return send(res, 201, cm);
+      }
       return status(res, 405, 'MethodNotAllowed', 'create pods through a Job');
     }
     if (req.method === 'GET' && !name) return list(res, kind, store, ns, url);
@@ -266,7 +313,7 @@ export async function startFakeKube(dir: string): Promise<FakeKube> {
     if (req.method === 'DELETE') {
       if (resource === 'jobs') deleteJob(ns, name);
       else if (resource === 'pods') deletePod(key(ns, name));
-      else secrets.delete(key(ns, name));
+      else store.delete(key(ns, name));
       return send(res, 200, {
         kind: 'Status',
         apiVersion: 'v1',
@@ -300,12 +347,15 @@ export async function startFakeKube(dir: string): Promise<FakeKube> {
     kubeconfig,
     pods: () => [...pods.values()],
     jobs: () => [...jobs.values()],
+    configMaps: () => [...configMaps.values()],
+    pandaQueues,
     requests,
     created,
     async stop() {
       for (const t of timers) clearTimeout(t);
       for (const r of running.values()) r.kill('Killed');
       await Promise.all([...running.values()].map((r) => r.done));
+      pandaQueues.closeWatches();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

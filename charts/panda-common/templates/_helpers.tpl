@@ -7,6 +7,8 @@ such as `{{ include "panda.deployment" . }}`; what differs between services is i
   needs        which settings the service gets (database, nats, queues, workDir, pilotToken, gateway,
                and the names of other services whose address it needs: server, jedi, idds, harvester)
   migrations   enabled: the service owns a database schema (`node dist/main.js migrate`)
+  metrics      (optional) enabled, port: Prometheus /metrics (PANDA_METRICS_PORT), a container and
+               Service port named metrics, prometheus.io annotations, optional ServiceMonitor
 
 Shared settings (image, database, NATS, secrets, ports, queues) live under `global` so that the
 umbrella chart (charts/panda) sets them once for all.
@@ -120,6 +122,10 @@ PANDA_GRPC_HOST: "0.0.0.0"
 PANDA_GRPC_PORT: {{ .Values.global.ports.grpc | quote }}
 PANDA_HEALTH_HOST: "0.0.0.0"
 PANDA_HEALTH_PORT: {{ .Values.global.ports.health | quote }}
+{{- end }}
+{{- if (.Values.metrics).enabled }}
+PANDA_METRICS_HOST: "0.0.0.0"
+PANDA_METRICS_PORT: {{ .Values.metrics.port | quote }}
 {{- end }}
 {{- if .Values.migrations.enabled }}
 PANDA_MIGRATE_ON_START: {{ ternary "true" "false" (eq .Values.global.migrations.mode "onStart") | quote }}
@@ -251,6 +257,12 @@ spec:
       {{- if eq .Values.protocol "grpc" }}
       appProtocol: grpc
       {{- end }}
+    {{- if (.Values.metrics).enabled }}
+    - name: metrics
+      port: {{ .Values.metrics.port }}
+      targetPort: metrics
+      appProtocol: http
+    {{- end }}
 {{- end -}}
 
 {{- define "panda.deployment" -}}
@@ -281,6 +293,11 @@ spec:
         {{- include "panda.labels" . | nindent 8 }}
       annotations:
         checksum/env: {{ include "panda.envData" . | sha256sum }}
+        {{- if and (.Values.metrics).enabled .Values.metrics.podAnnotations }}
+        prometheus.io/scrape: "true"
+        prometheus.io/port: {{ .Values.metrics.port | quote }}
+        prometheus.io/path: /metrics
+        {{- end }}
         {{- with .Values.podAnnotations }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -311,6 +328,10 @@ spec:
             {{- if ne .Values.protocol "http" }}
             - name: health
               containerPort: {{ .Values.global.ports.health }}
+            {{- end }}
+            {{- if (.Values.metrics).enabled }}
+            - name: metrics
+              containerPort: {{ .Values.metrics.port }}
             {{- end }}
           startupProbe:
             httpGet:
@@ -454,6 +475,29 @@ spec:
 {{- end -}}
 {{- end -}}
 
+{{/* A Prometheus Operator ServiceMonitor on the metrics port (metrics.serviceMonitor.enabled). */}}
+{{- define "panda.serviceMonitor" -}}
+{{- if and (.Values.metrics).enabled (.Values.metrics.serviceMonitor).enabled -}}
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata:
+  name: {{ include "panda.fullname" . }}
+  labels:
+    {{- include "panda.labels" . | nindent 4 }}
+    {{- with .Values.metrics.serviceMonitor.labels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  selector:
+    matchLabels:
+      {{- include "panda.selectorLabels" . | nindent 6 }}
+  endpoints:
+    - port: metrics
+      path: /metrics
+      interval: {{ .Values.metrics.serviceMonitor.interval | default "30s" }}
+{{- end -}}
+{{- end -}}
+
 {{/* Everything a plain service chart renders. */}}
 {{- define "panda.service.all" -}}
 {{ include "panda.serviceaccount" . }}
@@ -472,6 +516,10 @@ spec:
 {{ . }}
 {{- end }}
 {{- with (include "panda.migrationJob" .) }}
+---
+{{ . }}
+{{- end }}
+{{- with (include "panda.serviceMonitor" .) }}
 ---
 {{ . }}
 {{- end }}

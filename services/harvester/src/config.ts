@@ -49,6 +49,21 @@ const schema = baseConfigSchema.extend({
   /** kubernetes: namespace of the worker Jobs. */
   kubeNamespace: z.string().min(1).default('default'),
   /**
+   * kubernetes: a v1 Pod (YAML) every worker's pod is laid over (service account, security
+   * context, image, volumes, node selector...); see plugins/kubernetes/pod-template.ts.
+   */
+  k8sPodTemplateFile: z.string().min(1).optional(),
+  /**
+   * Queues may come from PandaQueue resources (server watches them): harvester then writes
+   * their status counters (jobs, workers) through the API (PANDA_KUBECONFIG or in-cluster).
+   */
+  queuesCrd: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  /** Accepted for a shared environment; the namespace comes with each queue from server. */
+  queuesCrdNamespace: z.string().optional(),
+  /**
    * HMAC secret of pilot tokens, shared with pilot-gateway (which verifies them); when set,
    * every worker gets its own token (PANDA_PILOT_TOKEN). At least 16 characters.
    */

@@ -24,7 +24,9 @@ import { JobPusher } from './agent/push.js';
 import { loadHarvesterConfig, pilotBaseEnv } from './config.js';
 import { workerService } from './grpc/worker-service.js';
 import { harvesterMetrics, startMetricsServer } from './metrics/metrics.js';
+import { loadKubeConfig } from './plugins/kubernetes/kube-config.js';
 import { createPlugins } from './plugins/registry.js';
+import { kubeStatusPatcher, QueueStatusReporter } from './queue-status/reporter.js';
 import { tokenIssuer } from './tokens/issuer.js';
 import { harvesterMigrations } from './workers/migrations.js';
 import { WorkerStore } from './workers/store.js';
@@ -60,6 +62,9 @@ async function main(): Promise<void> {
   // A pilot that exits starts the next cycle early; the loop is built after the plugins.
   let onPilotExit = (): void => {};
   const plugins = createPlugins(config, pilotBaseEnv(), logger, () => onPilotExit());
+  const statusReporter = config.queuesCrd
+    ? new QueueStatusReporter({ patch: kubeStatusPatcher(loadKubeConfig(config.kubeconfig)), logger })
+    : undefined;
   const agent = new HarvesterAgent({
     queues,
     store,
@@ -71,12 +76,13 @@ async function main(): Promise<void> {
       : undefined,
     pusher: new JobPusher(dispatch, hostname()),
     onSubmission: metrics.submitted,
+    onQueues: statusReporter && ((rows) => statusReporter.report(rows)),
   });
   const loop = new CycleLoop(agent, { cycleMs: config.cycleMs, logger, onCycle: metrics.cycle });
   onPilotExit = () => loop.kick();
 
   const server = createGrpcServer(logger);
-  server.add(WorkerServiceDefinition, workerService(store));
+  server.add(WorkerServiceDefinition, workerService(store, agent));
   const port = await listenGrpc(server, config.grpcHost, config.grpcPort);
   const metricsServer =
     config.metricsPort === undefined

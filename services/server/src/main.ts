@@ -30,6 +30,8 @@ import { JobStore } from './jobs/job-store.js';
 import { ENDED_WORKER_STATES, onWorkerEnded } from './jobs/on-worker-ended.js';
 import { Watchdog } from './jobs/watchdog.js';
 import { QueueCatalogue } from './queues/catalogue.js';
+import { kubePandaQueueApi, loadKubeConfig } from './queues/custom-resources/api.js';
+import { PandaQueueWatcher } from './queues/custom-resources/watcher.js';
 
 async function main(): Promise<void> {
   const config = loadServerConfig();
@@ -39,6 +41,22 @@ async function main(): Promise<void> {
 
   const catalogue = new QueueCatalogue(config.queuesFile, logger);
   catalogue.watch();
+  // PandaQueues: listed before serving (up to a timeout), then watched until shutdown.
+  let pandaQueues: Promise<void> | undefined;
+  if (config.queuesCrd) {
+    const watcher = new PandaQueueWatcher({
+      api: kubePandaQueueApi(loadKubeConfig(config.kubeconfig)),
+      namespace: config.queuesCrdNamespace,
+      catalogue,
+      logger,
+    });
+    pandaQueues = watcher.run(shutdown.signal);
+    if (!(await watcher.waitSynced(config.queuesCrdSyncTimeoutMs)))
+      logger.warn(
+        { namespace: config.queuesCrdNamespace },
+        'PandaQueues not listed yet; serving the file catalogue',
+      );
+  }
   const db = await Database.connect({ url: config.databaseUrl, schema: SCHEMA, migrations, poolSize: 20 });
   if (config.migrateOnStart) await db.migrate(logger);
   const bus = await connectBus({ url: config.natsUrl, name: 'server', logger });
@@ -86,7 +104,10 @@ async function main(): Promise<void> {
   });
   shutdown.add('watchdog', () => watchdog);
   shutdown.add('outbox', () => outbox.stopped());
-  shutdown.add('catalogue', () => catalogue.close());
+  shutdown.add('catalogue', async () => {
+    catalogue.close();
+    await pandaQueues;
+  });
   shutdown.add('nats', () => closeBus(bus));
   shutdown.add('database', () => db.close());
 }

@@ -5,8 +5,14 @@ import { call } from '../grpc/call.js';
 import type { CommandContext, JsonOption } from './context.js';
 import { parseId } from './ids.js';
 
+export interface QueuesOptions extends JsonOption {
+  limits?: boolean;
+  queue?: string;
+}
+
 /** `panda queues`: the catalogue with limits and active job counts. */
-export async function runQueues(options: JsonOption, ctx: CommandContext): Promise<ExitCode> {
+export async function runQueues(options: QueuesOptions, ctx: CommandContext): Promise<ExitCode> {
+  if (options.limits) return runQueueLimits(options, ctx);
   const target = ctx.services.queues();
   const { queues } = await call(target, { signal: ctx.signal }, (c, o) => c.listQueues({}, o));
   const { stats } = await call(target, { signal: ctx.signal }, (c, o) =>
@@ -51,6 +57,56 @@ export async function runQueues(options: JsonOption, ctx: CommandContext): Promi
   return ExitCode.Ok;
 }
 
+/**
+ * `panda queues --limits`: harvester's view per queue (GetQueueLimits): limits, workers by
+ * state, and how many workers the adjuster would submit now, with what bound that number.
+ */
+async function runQueueLimits(options: QueuesOptions, ctx: CommandContext): Promise<ExitCode> {
+  const res = await call(ctx.services.workers(), { signal: ctx.signal }, (c, o) =>
+    c.getQueueLimits({ queue: options.queue ?? '' }, o),
+  );
+  if (options.json) {
+    ctx.output.out(toJson(res));
+    return ExitCode.Ok;
+  }
+  const w = (q: (typeof res.queues)[number], ...states: string[]) =>
+    states.reduce((n, s) => n + (q.workers[s] ?? 0), 0);
+  ctx.output.out(
+    formatTable(
+      [
+        'QUEUE',
+        'STATUS',
+        'MODE',
+        'SUBMITTER',
+        'MAX_WORKERS',
+        'Q_LIMIT',
+        'PER_CYCLE',
+        'ACTIVATED',
+        'SUBMITTED',
+        'RUNNING',
+        'NEW',
+        'BOUND_BY',
+      ],
+      res.queues.map((q) => [
+        q.queue,
+        q.status,
+        q.mode,
+        q.served ? q.submitter : `${q.submitter} (not served)`,
+        q.maxWorkers,
+        q.nQueueLimitWorker,
+        q.maxNewWorkersPerCycle,
+        q.activatedJobs,
+        w(q, 'submitted'),
+        w(q, 'running', 'idle'),
+        q.nNewWorkers,
+        q.boundBy,
+      ]),
+    ),
+  );
+  ctx.output.out(`total cap ${res.maxWorkersTotal} workers, ${res.totalRemaining} more allowed now`);
+  return ExitCode.Ok;
+}
+
 export interface WorkersOptions extends JsonOption {
   queue?: string;
   state?: string;
@@ -90,8 +146,10 @@ export function registerInfra(program: Command, ctx: CommandContext, done: (code
   program
     .command('queues')
     .description('list queues with their limits and active jobs')
+    .option('--limits', "harvester's view: limits, workers and what the adjuster would submit now")
+    .option('--queue <name>', 'with --limits: one queue')
     .option('--json', 'print {queues} as JSON')
-    .action(async (options: JsonOption) => done(await runQueues(options, ctx)));
+    .action(async (options: QueuesOptions) => done(await runQueues(options, ctx)));
   program
     .command('workers')
     .description("list harvester's workers (pilots)")

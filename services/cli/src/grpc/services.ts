@@ -31,7 +31,7 @@ export type WorkflowClient = Pick<
 export type JobClient = Pick<JobServiceClient, 'getJob' | 'listJobs' | 'countJobs' | 'errorCatalogue'>;
 export type QueueClient = Pick<QueueServiceClient, 'listQueues' | 'queueStats'>;
 export type TaskClient = Pick<TaskServiceClient, 'getTask' | 'listTasks'>;
-export type WorkerClient = Pick<WorkerServiceClient, 'listWorkers'>;
+export type WorkerClient = Pick<WorkerServiceClient, 'listWorkers' | 'getQueueLimits'>;
 
 /** The services commands talk to; each is resolved only when a command needs it. */
 export interface Services {

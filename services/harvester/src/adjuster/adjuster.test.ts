@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newWorkerCount } from './adjuster.js';
+import { adjust, newWorkerCount } from './adjuster.js';
 import type { AdjusterInput } from './adjuster.js';
 
 const base: AdjusterInput = {
@@ -72,5 +72,27 @@ describe('newWorkerCount', () => {
   it('treats odd inputs as zero instead of failing', () => {
     expect(n({ activated: Number.NaN })).toBe(0);
     expect(n({ queued: -2 })).toBe(5);
+  });
+});
+
+describe('adjust: what bound the answer', () => {
+  const a = (over: Partial<AdjusterInput>) => adjust({ ...base, ...over });
+  it('names the status, the lack of jobs and each cap', () => {
+    expect(a({ status: 'offline' })).toMatchObject({ n: 0, boundBy: 'status' });
+    expect(a({ status: 'offline' }).reason).toMatch(/offline/);
+    expect(a({ activated: 0 })).toMatchObject({ n: 0, boundBy: 'no_activated_jobs' });
+    expect(a({})).toMatchObject({ n: 5, boundBy: 'n_queue_limit_worker' });
+    expect(a({ activated: 2 })).toMatchObject({ n: 2, boundBy: 'activated_jobs' });
+    expect(a({ activated: 2, mode: 'push' })).toMatchObject({ n: 5, boundBy: 'n_queue_limit_worker' });
+    expect(a({ maxWorkers: 4, running: 1 })).toMatchObject({ n: 3, boundBy: 'max_workers' });
+    expect(a({ maxWorkers: 4, running: 1 }).reason).toBe('3 new: maxWorkers 4 - 0 queued - 1 running');
+    expect(a({ maxNewWorkersPerCycle: 2 })).toMatchObject({ n: 2, boundBy: 'max_new_workers_per_cycle' });
+    expect(a({ globalRemaining: 1 })).toMatchObject({ n: 1, boundBy: 'max_workers_total' });
+  });
+  it('keeps the first cap when a later one allows as many', () => {
+    expect(a({ maxWorkers: 22, maxNewWorkersPerCycle: 5 })).toMatchObject({
+      n: 5,
+      boundBy: 'n_queue_limit_worker',
+    });
   });
 });

@@ -161,7 +161,7 @@ describe('HarvesterAgent', () => {
     });
     const report = await agent.cycle(signal);
     expect(report.submitted).toEqual({ A: 2 });
-    expect(queues.asked).toEqual([['A', 'OFF', 'EMPTY']]);
+    expect(queues.asked).toEqual([['A', 'K8S', 'OFF', 'EMPTY']]);
     expect(plugin.submitted.map((s) => [s.queue, s.cores, s.memoryMb, s.walltimeS])).toEqual([
       ['A', 2, 8000, 86400],
       ['A', 2, 8000, 86400],
@@ -260,6 +260,75 @@ describe('HarvesterAgent', () => {
     expect(report.submitted).toEqual({ A: 0 });
     const [row] = [...store.rows.values()];
     expect(row).toMatchObject({ state: 'missed', diag: 'submission failed: no more pids' });
+  });
+
+  it('plans every queue: limits, workers and what bound the adjuster', async () => {
+    // given a served queue with one running worker, an offline one and one of another submitter
+    const store = new MemoryStore();
+    const queues = fakeQueues(
+      [
+        queue('A', {}, { maxWorkers: 2 }),
+        queue('OFF', { status: 'offline' }),
+        queue('K8S', {}, { submitter: 'kubernetes' }),
+      ],
+      { A: 10, OFF: 3, K8S: 4 },
+    );
+    const agent = new HarvesterAgent({
+      queues,
+      store,
+      plugins: [new FakePlugin()],
+      logger,
+      maxWorkersTotal: 8,
+      newWorkerId,
+    });
+    await store.create({ workerId: 'x1', queue: 'A', submitter: 'local', cores: 1, memoryMb: 1 });
+    await store.move('x1', 'running');
+
+    // when the plan is asked for
+    const plan = await agent.plan(signal);
+
+    // then each queue says what the adjuster would do and why, and nothing was submitted
+    const by = Object.fromEntries(plan.queues.map((q) => [q.queue.name, q]));
+    expect(by.A).toMatchObject({ served: true, activated: 10, running: 1, queued: 0 });
+    expect(by.A!.decision).toEqual({
+      n: 1,
+      boundBy: 'max_workers',
+      reason: '1 new: maxWorkers 2 - 0 queued - 1 running',
+    });
+    expect(by.OFF).toMatchObject({ served: true, decision: { n: 0, boundBy: 'status' } });
+    expect(by.K8S).toMatchObject({ served: false, activated: 4, decision: { n: 0, boundBy: 'not_served' } });
+    expect(plan).toMatchObject({ maxWorkersTotal: 8, totalRemaining: 7 });
+    expect(store.rows.size).toBe(1);
+  });
+
+  it('reports the counts of every queue after the submitter step, and survives a failing report', async () => {
+    const store = new MemoryStore();
+    const reports: {
+      name: string;
+      activatedJobs: number;
+      submittedWorkers: number;
+      runningWorkers: number;
+    }[][] = [];
+    let fail = false;
+    const agent = new HarvesterAgent({
+      queues: fakeQueues([queue('A'), queue('B', { status: 'offline' })], { A: 10, B: 2 }),
+      store,
+      plugins: [new FakePlugin()],
+      logger,
+      maxWorkersTotal: 8,
+      newWorkerId,
+      onQueues: async (rows) => {
+        if (fail) throw new Error('API down');
+        reports.push(rows.map((r) => ({ name: r.queue.name, ...r, queue: undefined })));
+      },
+    });
+    await agent.cycle(signal);
+    expect(reports[0]).toEqual([
+      expect.objectContaining({ name: 'A', activatedJobs: 10, submittedWorkers: 2, runningWorkers: 0 }),
+      expect.objectContaining({ name: 'B', activatedJobs: 2, submittedWorkers: 0, runningWorkers: 0 }),
+    ]);
+    fail = true;
+    expect((await agent.cycle(signal)).submitted).toEqual({ A: 2 });
   });
 
   it('submits nothing once the signal is aborted', async () => {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { IllegalTransitionError } from '@panda/platform';
 import type { Logger } from '@panda/platform';
 import type { Queue, QueueServiceClient } from '@panda/proto';
-import { newWorkerCount } from '../adjuster/adjuster.js';
+import { adjust } from '../adjuster/adjuster.js';
+import type { AdjusterBound, AdjusterDecision } from '../adjuster/adjuster.js';
 import type { PushedJob, SubmitterPlugin, WorkerRef, WorkerStatus } from '../plugins/types.js';
 import type { TokenSubject } from '../tokens/issuer.js';
 import { workerTransitions } from '../workers/states.js';
@@ -28,6 +29,48 @@ export interface HarvesterAgentOptions {
   pusher?: Pick<JobPusher, 'acquire' | 'markStarting'>;
   /** Told how each submission went (metrics). */
   onSubmission?: (queue: string, outcome: 'submitted' | 'failed') => void;
+  /** Told, after each submitter step, the jobs and workers of every queue (PandaQueue status). */
+  onQueues?: (queues: QueueCounts[]) => Promise<void>;
+}
+
+/** Jobs and workers of one queue after a submitter step. */
+export interface QueueCounts {
+  queue: Queue;
+  activatedJobs: number;
+  runningJobs: number;
+  /** Workers in `submitted`. */
+  submittedWorkers: number;
+  /** Workers in `running` or `idle`. */
+  runningWorkers: number;
+}
+
+/** One queue as the adjuster sees it now, and what it would do. */
+export interface QueuePlan {
+  queue: Queue;
+  /** False when no plugin here serves it (or cannot push for it). */
+  served: boolean;
+  activated: number;
+  runningJobs: number;
+  /** Workers in `submitted`. */
+  queued: number;
+  /** Workers in `running` or `idle`. */
+  running: number;
+  decision: Omit<AdjusterDecision, 'boundBy'> & { boundBy: AdjusterBound | 'not_served' };
+}
+
+export interface CyclePlan {
+  queues: QueuePlan[];
+  maxWorkersTotal: number;
+  /** Active workers the global cap allows on top of those there now. */
+  totalRemaining: number;
+}
+
+/** What one submitter step starts from: the queues, their jobs and this harvester's workers. */
+interface Snapshot {
+  queues: Queue[];
+  stats: Map<string, { activated: number; running: number }>;
+  counts: Map<string, { queued: number; running: number }>;
+  active: number;
 }
 
 export interface CycleReport {
@@ -100,41 +143,82 @@ export class HarvesterAgent {
     }
   }
 
-  /** Computes new workers per queue and submits them; returns how many per queue. */
-  async submit(signal: AbortSignal): Promise<Record<string, number>> {
+  /** Queues, their job statistics and this harvester's active workers, read once per step. */
+  private async snapshot(signal: AbortSignal): Promise<Snapshot> {
     const { queues } = await this.o.queues.listQueues({}, { signal });
-    const served = queues.filter((q) => this.servedBy(q));
-    if (served.length === 0) return {};
-    const { stats } = await this.o.queues.queueStats({ queues: served.map((q) => q.name) }, { signal });
-    const activated = new Map(stats.map((s) => [s.queue, s.activated]));
+    const stats = new Map<string, { activated: number; running: number }>();
+    if (queues.length > 0) {
+      const res = await this.o.queues.queueStats({ queues: queues.map((q) => q.name) }, { signal });
+      for (const s of res.stats) stats.set(s.queue, { activated: s.activated, running: s.running });
+    }
     const counts = await this.o.store.activeCounts();
     let active = 0;
     for (const c of counts.values()) active += c.queued + c.running;
+    return { queues, stats, counts, active };
+  }
 
+  private decide(queue: Queue, snap: Snapshot, active: number): AdjusterDecision {
+    const h = queue.harvester!;
+    const mine = snap.counts.get(queue.name) ?? { queued: 0, running: 0 };
+    return adjust({
+      status: queue.status,
+      mode: h.mode,
+      activated: snap.stats.get(queue.name)?.activated ?? 0,
+      queued: mine.queued,
+      running: mine.running,
+      nQueueLimitWorker: h.nQueueLimitWorker,
+      maxWorkers: h.maxWorkers,
+      maxNewWorkersPerCycle: h.maxNewWorkersPerCycle,
+      globalRemaining: this.o.maxWorkersTotal - active,
+    });
+  }
+
+  /**
+   * What the submitter step would do now, per queue (every queue of the catalogue, served or
+   * not): limits, jobs, workers and the adjuster's answer with what bound it. Queues are taken in
+   * catalogue order, each counting the workers the ones before it would get.
+   */
+  async plan(signal: AbortSignal): Promise<CyclePlan> {
+    const snap = await this.snapshot(signal);
+    let active = snap.active;
+    const queues = snap.queues.map((queue): QueuePlan => {
+      const mine = snap.counts.get(queue.name) ?? { queued: 0, running: 0 };
+      const stats = snap.stats.get(queue.name);
+      const base = { queue, activated: stats?.activated ?? 0, runningJobs: stats?.running ?? 0, ...mine };
+      const why = this.whyNotServed(queue);
+      if (why) return { ...base, served: false, decision: { n: 0, boundBy: 'not_served', reason: why } };
+      const decision = this.decide(queue, snap, active);
+      active += decision.n;
+      return { ...base, served: true, decision };
+    });
+    return {
+      queues,
+      maxWorkersTotal: this.o.maxWorkersTotal,
+      totalRemaining: Math.max(this.o.maxWorkersTotal - snap.active, 0),
+    };
+  }
+
+  /** Computes new workers per queue and submits them; returns how many per queue. */
+  async submit(signal: AbortSignal): Promise<Record<string, number>> {
+    const snap = await this.snapshot(signal);
+    let active = snap.active;
     const submitted: Record<string, number> = {};
-    for (const queue of served) {
+    for (const queue of snap.queues.filter((q) => this.servedBy(q))) {
       if (signal.aborted) break;
-      const h = queue.harvester!;
-      const mine = counts.get(queue.name) ?? { queued: 0, running: 0 };
-      const n = newWorkerCount({
-        status: queue.status,
-        mode: h.mode,
-        activated: activated.get(queue.name) ?? 0,
-        queued: mine.queued,
-        running: mine.running,
-        nQueueLimitWorker: h.nQueueLimitWorker,
-        maxWorkers: h.maxWorkers,
-        maxNewWorkersPerCycle: h.maxNewWorkersPerCycle,
-        globalRemaining: this.o.maxWorkersTotal - active,
-      });
+      const { n } = this.decide(queue, snap, active);
       if (n === 0) continue;
       this.o.logger.debug(
-        { queue: queue.name, n, ...mine, activated: activated.get(queue.name) },
+        {
+          queue: queue.name,
+          n,
+          ...snap.counts.get(queue.name),
+          activated: snap.stats.get(queue.name)?.activated,
+        },
         'new workers',
       );
       let done = 0;
       for (let i = 0; i < n && !signal.aborted; i++) {
-        const outcome = await this.submitOne(queue, this.plugins.get(h.submitter)!, signal);
+        const outcome = await this.submitOne(queue, this.plugins.get(queue.harvester!.submitter)!, signal);
         if (outcome === 'nojob') break;
         if (outcome === 'submitted') done++;
         this.o.onSubmission?.(queue.name, outcome);
@@ -142,20 +226,50 @@ export class HarvesterAgent {
       active += done;
       submitted[queue.name] = done;
     }
+    await this.report(snap, submitted);
     return submitted;
   }
 
-  private servedBy(queue: Queue): boolean {
+  /** Hands every queue's counts to `onQueues`; a failure there is logged, never fails the cycle. */
+  private async report(snap: Snapshot, submitted: Record<string, number>): Promise<void> {
+    if (!this.o.onQueues) return;
+    const rows = snap.queues.map((queue) => {
+      const mine = snap.counts.get(queue.name) ?? { queued: 0, running: 0 };
+      const stats = snap.stats.get(queue.name);
+      return {
+        queue,
+        activatedJobs: stats?.activated ?? 0,
+        runningJobs: stats?.running ?? 0,
+        submittedWorkers: mine.queued + (submitted[queue.name] ?? 0),
+        runningWorkers: mine.running,
+      };
+    });
+    try {
+      await this.o.onQueues(rows);
+    } catch (err) {
+      this.o.logger.warn({ err }, 'queue counts not reported');
+    }
+  }
+
+  /** Why this harvester does not serve a queue; undefined when it does. */
+  private whyNotServed(queue: Queue): string | undefined {
     const submitter = queue.harvester?.submitter ?? '';
     const plugin = this.plugins.get(submitter);
-    let why: string | undefined;
-    if (!plugin) why = 'queue skipped: no plugin for its submitter yet';
-    else if (queue.harvester?.mode === 'push' && !(plugin.supportsPush && this.o.pusher))
-      why = 'push queue skipped: its plugin cannot hand jobs to workers';
+    if (!plugin) return `not served: no ${submitter || 'submitter'} plugin here`;
+    if (queue.harvester?.mode === 'push' && !(plugin.supportsPush && this.o.pusher))
+      return `not served: the ${submitter} plugin cannot hand jobs to push workers`;
+    return undefined;
+  }
+
+  private servedBy(queue: Queue): boolean {
+    const why = this.whyNotServed(queue);
     if (!why) return true;
     if (!this.skippedLogged.has(queue.name)) {
       this.skippedLogged.add(queue.name);
-      this.o.logger.debug({ queue: queue.name, submitter }, why);
+      this.o.logger.debug(
+        { queue: queue.name, submitter: queue.harvester?.submitter },
+        `queue skipped: ${why}`,
+      );
     }
     return false;
   }

@@ -1,10 +1,15 @@
-import { InvalidArgumentError } from '@panda/platform';
+import { InvalidArgumentError, NotFoundError } from '@panda/platform';
 import type {
+  GetQueueLimitsRequest,
+  GetQueueLimitsResponse,
   ListWorkersRequest,
   ListWorkersResponse,
+  QueueLimits,
   Worker,
   WorkerServiceImplementation,
 } from '@panda/proto';
+import type { CallContext } from 'nice-grpc-common';
+import type { HarvesterAgent, QueuePlan } from '../agent/agent.js';
 import { isWorkerState } from '../workers/states.js';
 import type { WorkerRow, WorkerStore } from '../workers/store.js';
 
@@ -26,9 +31,54 @@ export function workerToProto(row: WorkerRow): Worker {
   };
 }
 
-/** harvester's WorkerService: ListWorkers, newest first, filtered by queue and state. */
-export function workerService(store: Pick<WorkerStore, 'list'>): WorkerServiceImplementation {
+function limitsOf(p: QueuePlan, workers: Record<string, number>): QueueLimits {
+  const h = p.queue.harvester;
   return {
+    queue: p.queue.name,
+    status: p.queue.status,
+    mode: h?.mode ?? '',
+    submitter: h?.submitter ?? '',
+    served: p.served,
+    maxWorkers: h?.maxWorkers ?? 0,
+    nQueueLimitWorker: h?.nQueueLimitWorker ?? 0,
+    maxNewWorkersPerCycle: h?.maxNewWorkersPerCycle ?? 0,
+    activatedJobs: p.activated,
+    workers,
+    nNewWorkers: p.decision.n,
+    boundBy: p.decision.boundBy,
+    reason: p.decision.reason,
+  };
+}
+
+/**
+ * harvester's WorkerService: ListWorkers, newest first, filtered by queue and state;
+ * GetQueueLimits, the adjuster's plan for the queues right now (nothing is submitted).
+ */
+export function workerService(
+  store: Pick<WorkerStore, 'list' | 'countsByQueueAndState'>,
+  agent: Pick<HarvesterAgent, 'plan'>,
+): WorkerServiceImplementation {
+  return {
+    async getQueueLimits(
+      request: GetQueueLimitsRequest,
+      context: CallContext,
+    ): Promise<GetQueueLimitsResponse> {
+      const plan = await agent.plan(context.signal);
+      const queues = request.queue ? plan.queues.filter((q) => q.queue.name === request.queue) : plan.queues;
+      if (request.queue && queues.length === 0) throw new NotFoundError('queue', request.queue);
+      const workers = new Map<string, Record<string, number>>();
+      for (const row of await store.countsByQueueAndState()) {
+        const byState = workers.get(row.queue) ?? {};
+        byState[row.state] = row.count;
+        workers.set(row.queue, byState);
+      }
+      return {
+        queues: queues.map((q) => limitsOf(q, workers.get(q.queue.name) ?? {})),
+        maxWorkersTotal: plan.maxWorkersTotal,
+        totalRemaining: plan.totalRemaining,
+      };
+    },
+
     async listWorkers(request: ListWorkersRequest): Promise<ListWorkersResponse> {
       const state = request.state || undefined;
       if (state !== undefined && !isWorkerState(state)) {

@@ -1,6 +1,7 @@
 import type { Logger } from '@panda/platform';
 import type { HarvesterConfig } from '../config.js';
 import { KubernetesSubmitter } from './kubernetes/kubernetes.js';
+import { loadPodTemplate } from './kubernetes/pod-template.js';
 import { LocalSubmitter } from './local.js';
 import { SlurmSubmitter } from './slurm/slurm.js';
 import type { SubmitterPlugin } from './types.js';
@@ -42,6 +43,7 @@ export function createPlugins(
             ...common,
             kubeconfig: config.kubeconfig,
             namespace: config.kubeNamespace,
+            podTemplate: config.k8sPodTemplateFile ? loadPodTemplate(config.k8sPodTemplateFile) : undefined,
           }),
         );
         break;

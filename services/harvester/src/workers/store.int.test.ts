@@ -143,10 +143,104 @@ describe('WorkerStore', () => {
   });
 });
 
+/** A queue of the catalogue as server's QueueService returns it. */
+const catalogueQueue = (name: string, h: Partial<NonNullable<Queue['harvester']>> = {}): Queue => ({
+  name,
+  site: 'SLAC',
+  status: 'online',
+  corecount: 1,
+  minrssMb: 0,
+  maxrssMb: 2000,
+  maxtimeS: 3600,
+  harvester: {
+    submitter: 'local',
+    mode: 'pull',
+    maxWorkers: 2,
+    nQueueLimitWorker: 2,
+    maxNewWorkersPerCycle: 2,
+    paramsJson: '{}',
+    ...h,
+  },
+  timeouts: undefined,
+  resource: undefined,
+});
+
+/** An agent (with no plugin) over a fixed catalogue and statistics, for WorkerService. */
+const planner = (queues: Queue[], activated: Record<string, number>) =>
+  new HarvesterAgent({
+    queues: {
+      listQueues: async () => ({ queues }),
+      queueStats: async () => ({
+        stats: queues.map((q) => ({
+          queue: q.name,
+          activated: activated[q.name] ?? 0,
+          sent: 0,
+          starting: 0,
+          running: 0,
+        })),
+      }),
+    } as unknown as QueueClient,
+    store,
+    plugins: [
+      new LocalSubmitter({
+        command: 'true',
+        workDir: tmpdir(),
+        gatewayUrl: 'http://127.0.0.1:9',
+        heartbeatS: 1,
+        baseEnv: {},
+        logger,
+      }),
+    ],
+    logger,
+    maxWorkersTotal: 100,
+  });
+
+describe('WorkerService.GetQueueLimits over gRPC', () => {
+  it("returns the limits, the store's workers by state and the adjuster's decision per queue", async () => {
+    // given Q_METRICS (1 submitted, 2 running, 1 failed in the store) with maxWorkers 4
+    const server = createGrpcServer(logger);
+    const agent = planner(
+      [
+        catalogueQueue('Q_METRICS', { maxWorkers: 4, nQueueLimitWorker: 3 }),
+        catalogueQueue('Q_SLURM', { submitter: 'slurm' }),
+      ],
+      { Q_METRICS: 10, Q_SLURM: 1 },
+    );
+    server.add(WorkerServiceDefinition, workerService(store, agent));
+    const port = await listenGrpc(server, '127.0.0.1', 0);
+    const channel = openChannel(`127.0.0.1:${port}`);
+    try {
+      const client = createGrpcClient(WorkerServiceDefinition, channel);
+      // when the limits are asked for
+      const res = await client.getQueueLimits({ queue: '' });
+      // then Q_METRICS would get one more worker (4 - 1 submitted - 2 running), Q_SLURM none (not served)
+      const byQueue = Object.fromEntries(res.queues.map((q) => [q.queue, q]));
+      expect(byQueue.Q_METRICS).toMatchObject({
+        served: true,
+        maxWorkers: 4,
+        nQueueLimitWorker: 3,
+        activatedJobs: 10,
+        workers: { submitted: 1, running: 2, failed: 1 },
+        nNewWorkers: 1,
+        boundBy: 'max_workers',
+      });
+      expect(byQueue.Q_SLURM).toMatchObject({ served: false, nNewWorkers: 0, boundBy: 'not_served' });
+      // and nothing was submitted by asking
+      expect((await store.activeCounts()).get('Q_METRICS')).toEqual({ queued: 1, running: 2 });
+      await expect(client.getQueueLimits({ queue: 'NOPE' })).rejects.toMatchObject({
+        code: Status.NOT_FOUND,
+      });
+    } finally {
+      channel.close();
+      await server.shutdown();
+    }
+  });
+});
+
 describe('WorkerService.ListWorkers over gRPC', () => {
   it('filters by queue and state, limits, and refuses an unknown state', async () => {
     const server = createGrpcServer(logger);
-    server.add(WorkerServiceDefinition, workerService(store));
+    server.add(WorkerServiceDefinition, workerService(store, planner([], {})));
     const port = await listenGrpc(server, '127.0.0.1', 0);
     const channel = openChannel(`127.0.0.1:${port}`);
     try {
@@ -170,23 +264,7 @@ describe('WorkerService.ListWorkers over gRPC', () => {
 describe('HarvesterAgent with the local plugin and a real store', () => {
   it('starts pilots, records them running, then finished or failed by exit code', async () => {
     const workDir = await mkdtemp(join(tmpdir(), 'harvester-int-'));
-    const queue: Queue = {
-      name: `LOCAL_${run}`,
-      site: 'SLAC',
-      status: 'online',
-      corecount: 1,
-      minrssMb: 0,
-      maxrssMb: 2000,
-      maxtimeS: 3600,
-      harvester: {
-        submitter: 'local',
-        mode: 'pull',
-        maxWorkers: 2,
-        nQueueLimitWorker: 2,
-        maxNewWorkersPerCycle: 2,
-        paramsJson: '{}',
-      },
-    };
+    const queue = catalogueQueue(`LOCAL_${run}`);
     const queues = {
       listQueues: async () => ({ queues: [queue] }),
       queueStats: async () => ({

@@ -41,7 +41,7 @@ const queueSchema = z
     site: z.string().min(1),
     status: z.enum(QUEUE_STATUSES),
     corecount: z.number().int().positive(),
-    minrss: z.number().int().min(0),
+    minrss: z.number().int().min(0).default(0),
     maxrss: z.number().int().positive(),
     maxtime: z.number().int().positive(),
     harvester: harvesterSchema,
@@ -52,6 +52,26 @@ const queueSchema = z
 const catalogueSchema = z.strictObject({ queues: z.array(queueSchema) });
 
 export type QueueSpec = z.infer<typeof queueSchema>;
+
+/** The PandaQueue custom resource a queue comes from (namespace and metadata.name). */
+export interface QueueResourceRef {
+  namespace: string;
+  name: string;
+}
+
+/** A queue in force: from the file, or from a PandaQueue (`resource` set). */
+export type CatalogueEntry = QueueSpec & { resource?: QueueResourceRef };
+
+/**
+ * Parses one queue (a PandaQueue's spec) with the catalogue's rules; the error names the
+ * field under `prefix` (e.g. `spec.harvester.maxWorkers`).
+ */
+export function parseQueue(json: unknown, prefix = 'spec'): QueueSpec {
+  const result = queueSchema.safeParse(json);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  throw new InvalidArgumentError([prefix, ...issue.path.map(String)].join('.'), issue.message);
+}
 
 /** Parses a catalogue; errors name the queue and the field. */
 export function parseCatalogue(text: string): QueueSpec[] {
@@ -77,7 +97,7 @@ export function parseCatalogue(text: string): QueueSpec[] {
   return result.data.queues;
 }
 
-export function toProtoQueue(q: QueueSpec): Queue {
+export function toProtoQueue(q: CatalogueEntry): Queue {
   return {
     name: q.name,
     site: q.site,
@@ -95,17 +115,24 @@ export function toProtoQueue(q: QueueSpec): Queue {
       paramsJson: JSON.stringify(q.harvester.params),
     },
     timeouts: { ...q.timeouts, startingS: q.timeouts.startingS ?? q.timeouts.heartbeatS },
+    resource: q.resource ? { ...q.resource } : undefined,
   };
 }
 
 /**
  * The queue catalogue loaded from a JSON file (a ConfigMap in Kubernetes). Reloaded when
  * the file changes; a bad new version is refused and the previous one stays in force.
+ *
+ * Queues defined by PandaQueue custom resources (`setResourceQueue`, fed by
+ * `PandaQueueWatcher`) lie over the file: a resource's queue replaces the file's entry of the
+ * same name, and removing it brings the file's entry back.
  */
 export class QueueCatalogue {
   private queues: QueueSpec[];
   private text: string;
   private watcher: FSWatcher | undefined;
+  private readonly resourceQueues = new Map<string, CatalogueEntry & { resource: QueueResourceRef }>();
+  private merged: CatalogueEntry[] | undefined;
 
   constructor(
     private readonly file: string,
@@ -115,12 +142,41 @@ export class QueueCatalogue {
     this.queues = parseCatalogue(this.text);
   }
 
-  list(): QueueSpec[] {
-    return this.queues;
+  /** The queues in force: the file's, each replaced by a resource's of the same name, then the resources' others. */
+  list(): CatalogueEntry[] {
+    if (!this.merged) {
+      const fromFile = this.queues.map((q) => this.resourceQueues.get(q.name) ?? q);
+      const onlyResources = [...this.resourceQueues.values()]
+        .filter((q) => !this.queues.some((f) => f.name === q.name))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      this.merged = [...fromFile, ...onlyResources];
+    }
+    return this.merged;
   }
 
-  get(name: string): QueueSpec | undefined {
-    return this.queues.find((q) => q.name === name);
+  get(name: string): CatalogueEntry | undefined {
+    return this.resourceQueues.get(name) ?? this.queues.find((q) => q.name === name);
+  }
+
+  /** Whether the catalogue file defines the queue (its entry comes back when the resource goes). */
+  inFile(name: string): boolean {
+    return this.queues.some((q) => q.name === name);
+  }
+
+  /** Puts a queue defined by a PandaQueue in force (replacing an earlier one of that name). */
+  setResourceQueue(queue: QueueSpec, resource: QueueResourceRef): void {
+    this.resourceQueues.set(queue.name, { ...queue, resource: { ...resource } });
+    this.merged = undefined;
+  }
+
+  /** Removes a resource's queue; the file's entry of that name, if any, is in force again. */
+  removeResourceQueue(name: string): void {
+    if (this.resourceQueues.delete(name)) this.merged = undefined;
+  }
+
+  /** The resource that defines a queue now, if any. */
+  resourceOf(name: string): QueueResourceRef | undefined {
+    return this.resourceQueues.get(name)?.resource;
   }
 
   reload(): void {
@@ -129,6 +185,7 @@ export class QueueCatalogue {
       if (text === this.text) return;
       this.queues = parseCatalogue(text);
       this.text = text;
+      this.merged = undefined;
       this.logger.info({ file: this.file, queues: this.queues.length }, 'queue catalogue reloaded');
     } catch (err) {
       this.logger.error({ err, file: this.file }, 'queue catalogue change refused; keeping the previous one');

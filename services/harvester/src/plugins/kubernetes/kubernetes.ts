@@ -1,10 +1,12 @@
-import { ApiException, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ApiException, BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import { JOB_FILE } from '../push-file.js';
 import type { Logger } from '@panda/platform';
 import { chunks } from '../run.js';
 import type { SubmitResult, SubmitterPlugin, WorkerRef, WorkerSpec, WorkerStatus } from '../types.js';
 import {
   buildJob,
+  jobConfigMapName,
   jobName,
   kubeParamsSchema,
   labelValue,
@@ -12,6 +14,7 @@ import {
   tokenSecretName,
   WORKER_LABEL,
 } from './job.js';
+import { loadKubeConfig } from './kube-config.js';
 import { kubeWorkerState } from './states.js';
 
 export interface KubernetesSubmitterOptions {
@@ -25,6 +28,8 @@ export interface KubernetesSubmitterOptions {
   logger: Logger;
   /** Workers per label-selector list call. */
   chunkSize?: number;
+  /** PANDA_K8S_POD_TEMPLATE_FILE, loaded: the pod every worker's pod is laid over. */
+  podTemplate?: V1Pod;
 }
 
 /** The worker's Job could not be created. */
@@ -38,19 +43,20 @@ export class KubeSubmitError extends Error {
 /**
  * Kubernetes submitter, monitor and sweeper with @kubernetes/client-node: one batch/v1 Job per
  * worker; status from its Pod and Job, listed by the `panda/worker in (...)` label selector in
- * chunks; kill and sweep delete the Job with its Pods (background propagation, grace 0).
+ * chunks; kill and sweep delete the Job with its Pods (background propagation, grace 0), its
+ * token Secret and (push mode) its job ConfigMap.
  */
 export class KubernetesSubmitter implements SubmitterPlugin {
   readonly name = 'kubernetes';
   /** Finished Jobs are deleted as soon as their end is recorded. */
   readonly sweepOnEnd = true;
+  /** Push mode: the job goes to the pod in a per-worker ConfigMap, mounted as a file. */
+  readonly supportsPush = true;
   private readonly batch: BatchV1Api;
   private readonly core: CoreV1Api;
 
   constructor(private readonly o: KubernetesSubmitterOptions) {
-    const kc = new KubeConfig();
-    if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
-    else kc.loadFromCluster();
+    const kc = loadKubeConfig(o.kubeconfig);
     this.batch = kc.makeApiClient(BatchV1Api);
     this.core = kc.makeApiClient(CoreV1Api);
   }
@@ -58,6 +64,13 @@ export class KubernetesSubmitter implements SubmitterPlugin {
   async submit(spec: WorkerSpec): Promise<SubmitResult> {
     const params = kubeParamsSchema.parse(spec.params);
     const tokenSecret = spec.token ? await this.createTokenSecret(spec, spec.token) : undefined;
+    let jobConfigMap: string | undefined;
+    try {
+      jobConfigMap = spec.job ? await this.createJobConfigMap(spec, spec.job.json) : undefined;
+    } catch (err) {
+      if (tokenSecret) await this.deleteTokenSecret(spec.workerId).catch(() => undefined);
+      throw err;
+    }
     const body = buildJob({
       workerId: spec.workerId,
       queue: spec.queue,
@@ -76,6 +89,8 @@ export class KubernetesSubmitter implements SubmitterPlugin {
         ...spec.env,
       },
       tokenSecret,
+      jobConfigMap,
+      podTemplate: this.o.podTemplate,
     });
     try {
       const job = await this.batch.createNamespacedJob({ namespace: this.o.namespace, body });
@@ -84,6 +99,7 @@ export class KubernetesSubmitter implements SubmitterPlugin {
       return { batchId, state: 'submitted', nativeStatus: 'Job created' };
     } catch (err) {
       if (tokenSecret) await this.deleteTokenSecret(spec.workerId).catch(() => undefined);
+      if (jobConfigMap) await this.deleteJobConfigMap(spec.workerId).catch(() => undefined);
       throw new KubeSubmitError(`creating Job ${body.metadata?.name}: ${describe(err)}`);
     }
   }
@@ -111,6 +127,41 @@ export class KubernetesSubmitter implements SubmitterPlugin {
       throw new KubeSubmitError(`creating Secret ${name}: ${describe(err)}`);
     }
     return { name, key: 'token' };
+  }
+
+  /**
+   * Push mode: the job harvester acquired for the worker, as pandaJobData.json in a ConfigMap
+   * the pod mounts (created before the Job; deleted with it by kill and sweep).
+   */
+  private async createJobConfigMap(spec: WorkerSpec, job: Record<string, unknown>): Promise<string> {
+    const name = jobConfigMapName(spec.workerId);
+    try {
+      await this.core.createNamespacedConfigMap({
+        namespace: this.o.namespace,
+        body: {
+          metadata: {
+            name,
+            labels: { [QUEUE_LABEL]: labelValue(spec.queue), [WORKER_LABEL]: labelValue(spec.workerId) },
+          },
+          data: { [JOB_FILE]: `${JSON.stringify(job)}\n` },
+        },
+      });
+    } catch (err) {
+      throw new KubeSubmitError(`creating ConfigMap ${name}: ${describe(err)}`);
+    }
+    return name;
+  }
+
+  private async deleteJobConfigMap(workerId: string): Promise<void> {
+    try {
+      await this.core.deleteNamespacedConfigMap({
+        name: jobConfigMapName(workerId),
+        namespace: this.o.namespace,
+      });
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return;
+      throw err;
+    }
   }
 
   private async deleteTokenSecret(workerId: string): Promise<void> {
@@ -151,7 +202,7 @@ export class KubernetesSubmitter implements SubmitterPlugin {
     await this.deleteJob(worker);
   }
 
-  /** Deletes the worker's Job (with its pods) and its token Secret, either of which may be gone. */
+  /** Deletes the worker's Job (with its pods), token Secret and job ConfigMap, any of which may be gone. */
   private async deleteJob(worker: WorkerRef): Promise<void> {
     const name = worker.batchId || jobName(worker.workerId);
     try {
@@ -165,6 +216,7 @@ export class KubernetesSubmitter implements SubmitterPlugin {
       if (!(err instanceof ApiException && err.code === 404)) throw err;
     }
     await this.deleteTokenSecret(worker.workerId);
+    await this.deleteJobConfigMap(worker.workerId);
   }
 }
 
