@@ -35,6 +35,8 @@ const { values } = parseArgs({
     analyze: { type: 'boolean', default: false },
     /** Stop after ingestion (for ingestion time and memory of very big DAGs). */
     'ingest-only': { type: 'boolean', default: false },
+    /** Diagnosis: print the N statements that took most database time (pg_stat_statements). */
+    'top-sql': { type: 'string', default: '0' },
     dir: { type: 'string' },
   },
 });
@@ -92,6 +94,22 @@ async function analyzeTables(url: string): Promise<void> {
   }
 }
 
+/** The statements that took most time in PostgreSQL, one line each. */
+async function topStatements(url: string, n: number): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ total: number; calls: string; rows: string; query: string }>(
+      `SELECT round(total_exec_time) AS total, calls, rows, regexp_replace(query, '\\s+', ' ', 'g') AS query
+       FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1`,
+      [n],
+    );
+    return rows.map((r) => `${r.total} ms ${r.calls} calls ${r.rows} rows: ${r.query.slice(0, 160)}`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** How long idds took to store the streamed DAG, from its log (before activation). */
 function storedSeconds(stack: Stack): number | undefined {
   const file = stack.info.services.idds?.logFile;
@@ -135,6 +153,11 @@ async function main(): Promise<void> {
       `${Math.max(...dag.detectorsPerVisit)} detectors; ${PILOTS} simulated pilots taking ${BATCH} jobs per call`,
   );
   rmSync(dir, { recursive: true, force: true });
+  const topSql = Number(values['top-sql']);
+  if (topSql > 0) {
+    process.env['TESTKIT_PG_OPTIONS'] =
+      `${process.env['TESTKIT_PG_OPTIONS'] ?? ''} -c shared_preload_libraries=pg_stat_statements`;
+  }
   const stack = await startStack({
     dir,
     services: SERVICES,
@@ -209,6 +232,15 @@ async function main(): Promise<void> {
 
     const lastFinished = Math.max(...result.finishedAt.values());
     const runS = (lastFinished - ingestedAt) / 1000;
+    if (topSql > 0) {
+      const pgc = new pg.Client({ connectionString: stack.pg.url });
+      await pgc.connect();
+      await pgc.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+      await pgc.end();
+      log(
+        `top ${topSql} statements by database time:\n  ${(await topStatements(stack.pg.url, topSql)).join('\n  ')}`,
+      );
+    }
     if (result.finishedAt.size !== N)
       throw new Error(`pilots finished ${result.finishedAt.size} jobs, expected ${N}`);
     const latency = releaseLatencies(dag, result);

@@ -143,7 +143,8 @@ export function jobListQuery(f: JobFilters): { text: string; params: unknown[] }
   if (f.errorCode) {
     const code = p.add(f.errorCode);
     where.push(
-      `(j.error_code = ${code} OR j.errors @> jsonb_build_array(jsonb_build_object('code', ${code}::int)))`,
+      `(j.error_code = ${code} OR (j.errors <> '[]'::jsonb ` +
+        `AND j.errors @> jsonb_build_array(jsonb_build_object('code', ${code}::int))))`,
     );
   }
   if (f.drop) {
