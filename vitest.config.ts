@@ -1,5 +1,17 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
+// What the integration project's globalSetup provides to `inject()`. libs/testkit declares it for
+// its own install of vitest; test files elsewhere resolve `vitest` from the root node_modules,
+// which pnpm may install separately (other optional peers), so it is declared here for that one.
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** `postgres://postgres@127.0.0.1:<port>/panda` */
+    pgUrl: string;
+    /** `nats://127.0.0.1:<port>` (JetStream enabled) */
+    natsUrl: string;
+  }
+}
+
 const exclude = [...configDefaults.exclude, '**/dist/**', '**/.local/**', 'proto/gen/**'];
 
 export default defineConfig({

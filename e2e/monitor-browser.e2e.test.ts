@@ -13,6 +13,9 @@ const dir = mkdtempSync(join(tmpdir(), 'panda-e2e-monitor-'));
 const artifacts = join(root, 'e2e', 'artifacts');
 const CHROMIUM = '/usr/bin/chromium';
 
+/** The page's document, as the functions given to `page.evaluate` (run in the browser) use it. */
+declare const document: { body: { dataset: Record<string, string | undefined> } };
+
 /** A small DAG whose `b` always fails (2 attempts), so `d` is pruned and the workflow ends SubFinished. */
 const failingWorkflow = {
   name: 'monitor-e2e',

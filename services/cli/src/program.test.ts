@@ -1,7 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ReportRow, Workflow, WorkflowReport, WorkflowSpec } from '@panda/proto';
+import { ReportRow } from '@panda/proto';
+import type { Workflow, WorkflowReport, WorkflowSpec } from '@panda/proto';
 import { ClientError, Status } from 'nice-grpc-common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandContext } from './commands/context.js';
@@ -29,21 +30,8 @@ const workflow = (state: string, finished = 0): Workflow => ({
   updatedAt: new Date('2026-01-01T00:01:00Z'),
 });
 
-const zeroRow = (label: string): ReportRow => ({
-  label,
-  unknown: 0,
-  misfit: 0,
-  unready: 0,
-  ready: 0,
-  pending: 0,
-  running: 0,
-  deleted: 0,
-  held: 0,
-  succeeded: 1,
-  failed: 0,
-  pruned: 0,
-  expected: 1,
-});
+/** A label with one job, succeeded. */
+const zeroRow = (label: string) => ReportRow.fromPartial({ label, succeeded: 1, expected: 1 });
 
 /** In-memory idds: GetWorkflow walks through `states` one call at a time. */
 class FakeIdds implements WorkflowClient {
@@ -81,6 +69,7 @@ class FakeIdds implements WorkflowClient {
       workflow: workflow('Finished', 2),
       rows: [zeroRow('init'), zeroRow('calib')],
       total: { ...zeroRow('TOTAL'), succeeded: 2, expected: 2 },
+      exitCodes: [],
     });
   }
 }

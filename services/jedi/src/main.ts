@@ -1,4 +1,5 @@
 import {
+  addHealthServer,
   closeBus,
   coalesceBy,
   connectBus,
@@ -6,16 +7,13 @@ import {
   createGrpcServer,
   createLogger,
   Database,
-  dependencyChecks,
   ensureEventsStream,
   EventConsumer,
   listenGrpc,
   openChannel,
   Outbox,
-  isMigrateCommand,
-  runMigrateCommand,
+  runService,
   Shutdown,
-  startHealthServer,
   stopGrpcServer,
 } from '@panda/platform';
 import {
@@ -110,14 +108,7 @@ async function main(): Promise<void> {
   const pending = new PendingLoop(db, outbox, generator, logger).run(config.pendingEveryMs, shutdown.signal);
   const port = await listenGrpc(server, config.grpcHost, config.grpcPort);
   logger.info({ port }, 'jedi listening');
-  if (config.healthPort > 0) {
-    const health = await startHealthServer({
-      host: config.healthHost,
-      port: config.healthPort,
-      checks: dependencyChecks({ db, bus }),
-    });
-    shutdown.add('health', () => health.close());
-  }
+  await addHealthServer(shutdown, config, { db, bus });
 
   shutdown.add('grpc', (signal) => stopGrpcServer(server, signal));
   shutdown.add('consumers', async () => {
@@ -130,7 +121,4 @@ async function main(): Promise<void> {
   shutdown.add('database', () => db.close());
 }
 
-(isMigrateCommand() ? runMigrateCommand('jedi', SCHEMA, migrations) : main()).catch((err: unknown) => {
-  console.error('jedi failed to start:', err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runService('jedi', main, { schema: SCHEMA, migrations });

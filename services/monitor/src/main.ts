@@ -1,4 +1,12 @@
-import { closeBus, connectBus, createGrpcClient, createLogger, openChannel, Shutdown } from '@panda/platform';
+import {
+  closeBus,
+  connectBus,
+  createGrpcClient,
+  createLogger,
+  openChannel,
+  runService,
+  Shutdown,
+} from '@panda/platform';
 import { JobServiceDefinition, QueueServiceDefinition, WorkflowServiceDefinition } from '@panda/proto';
 import type { MonitorBackends } from './backends.js';
 import { ErrorCatalogue } from './catalogue/catalogue.js';
@@ -67,8 +75,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  // Logging may not exist yet (bad configuration): write plainly to stderr.
-  process.stderr.write(`monitor failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runService('monitor', main);

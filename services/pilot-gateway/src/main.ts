@@ -1,4 +1,12 @@
-import { closeBus, connectBus, createGrpcClient, createLogger, openChannel, Shutdown } from '@panda/platform';
+import {
+  closeBus,
+  connectBus,
+  createGrpcClient,
+  createLogger,
+  openChannel,
+  runService,
+  Shutdown,
+} from '@panda/platform';
 import type { Bus } from '@panda/platform';
 import { DispatchServiceDefinition } from '@panda/proto';
 import { loadGatewayConfig } from './config.js';
@@ -74,7 +82,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  console.error('pilot-gateway failed to start:', err);
-  process.exit(1);
-});
+runService('pilot-gateway', main);

@@ -9,6 +9,7 @@ import type { GatewayClientOptions } from './gateway/client.js';
 import { runPilot } from './pilot.js';
 import { FakeGateway } from './test-support/fake-gateway.js';
 import type { FakeJob } from './test-support/fake-gateway.js';
+import { testOptions } from './test-support/options.js';
 
 const logger = createLogger({ service: 'pilot-test', level: 'silent' });
 let workDir: string;
@@ -23,40 +24,9 @@ afterEach(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-/** Options with fast monitoring; the limits under test are set per case. */
-function options(url: string, over: Partial<PilotOptions>): PilotOptions {
-  return {
-    logLevel: 'info',
-    shutdownTimeoutMs: 10_000,
-    queue: 'SLAC_Rubin',
-    gatewayUrl: url,
-    workerId: 'w-1',
-    workDir,
-    heartbeatS: 60,
-    memoryMb: 4000,
-    cores: 1,
-    walltimeS: 0,
-    maxJobs: 1,
-    killGraceS: 1,
-    memoryGrace: 2,
-    memoryCgroup: '',
-    cgroupMemoryGrace: 0,
-    busyRetryS: 600,
-    monitorIntervalS: 0.2,
-    checkIntervalS: 0.2,
-    walltimeGracePct: 0,
-    loopingLimitS: 7200,
-    lostHeartbeatS: 10800,
-    realtimeLogs: true,
-    logFiles: 'payload-log.json',
-    logPollMs: 100,
-    token: '',
-    waitS: 0,
-    idleS: 0,
-    jobFile: '',
-    ...over,
-  };
-}
+/** Options with fast monitoring and one job; the limits under test are set per case. */
+const options = (url: string, over: Partial<PilotOptions>) =>
+  testOptions(url, workDir, { maxJobs: 1, monitorIntervalS: 0.2, checkIntervalS: 0.2, ...over });
 
 async function runOne(
   job: FakeJob,

@@ -7,6 +7,7 @@ import type { PilotOptions } from './config.js';
 import { GatewayClient } from './gateway/client.js';
 import { runPilot } from './pilot.js';
 import { FakeGateway } from './test-support/fake-gateway.js';
+import { testOptions } from './test-support/options.js';
 
 const logger = createLogger({ service: 'pilot-test', level: 'silent' });
 
@@ -21,39 +22,7 @@ afterEach(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-function options(over: Partial<PilotOptions> = {}): PilotOptions {
-  return {
-    logLevel: 'info',
-    shutdownTimeoutMs: 10_000,
-    queue: 'SLAC_Rubin',
-    gatewayUrl: gateway.url,
-    workerId: 'w-1',
-    workDir,
-    heartbeatS: 60,
-    memoryMb: 4000,
-    cores: 1,
-    walltimeS: 0,
-    maxJobs: 0,
-    killGraceS: 1,
-    memoryGrace: 2,
-    memoryCgroup: '',
-    cgroupMemoryGrace: 0,
-    busyRetryS: 600,
-    monitorIntervalS: 60,
-    checkIntervalS: 60,
-    walltimeGracePct: 0,
-    loopingLimitS: 7200,
-    lostHeartbeatS: 10800,
-    realtimeLogs: true,
-    logFiles: 'payload-log.json',
-    logPollMs: 100,
-    token: '',
-    waitS: 0,
-    idleS: 0,
-    jobFile: '',
-    ...over,
-  };
-}
+const options = (over: Partial<PilotOptions> = {}) => testOptions(gateway.url, workDir, over);
 
 function run(
   over: Partial<PilotOptions> = {},

@@ -1,7 +1,7 @@
+import { workflowToJson } from '@panda/platform';
 import type { Command } from 'commander';
 import { ExitCode } from '../errors/cli-error.js';
 import { formatReportTable } from '../format/report-table.js';
-import { workflowToJson } from '../format/workflow.js';
 import { call } from '../grpc/call.js';
 import { parseWorkflowId } from './context.js';
 import type { CommandContext, JsonOption } from './context.js';

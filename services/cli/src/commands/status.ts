@@ -1,6 +1,7 @@
+import { workflowToJson } from '@panda/platform';
 import type { Command } from 'commander';
 import { ExitCode } from '../errors/cli-error.js';
-import { formatStatus, workflowToJson } from '../format/workflow.js';
+import { formatStatus } from '../format/workflow.js';
 import { call } from '../grpc/call.js';
 import { parseWorkflowId } from './context.js';
 import type { CommandContext, JsonOption } from './context.js';

@@ -122,7 +122,7 @@ describe('panda submit <file>.ndjson', () => {
 
   it('on a bad line after batches were sent, ends the stream so that idds refuses it, and exits 2 naming the line', async () => {
     const file = join(dir, 'bad.ndjson');
-    const docs = [header, ...Array.from({ length: 7000 }, (_, i) => job(i))];
+    const docs: object[] = [header, ...Array.from({ length: 7000 }, (_, i) => job(i))];
     docs.splice(6001, 0, { name: 'x', label: 'isr', command: 'true', bogus: 1 });
     await writeFile(file, ndjson(docs));
     const idds = new StreamingIdds();

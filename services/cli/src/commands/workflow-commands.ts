@@ -1,7 +1,8 @@
+import { workflowToJson } from '@panda/platform';
 import type { Command } from 'commander';
 import { ClientError, Status } from 'nice-grpc-common';
 import { CliError, ExitCode } from '../errors/cli-error.js';
-import { formatProgress, workflowToJson } from '../format/workflow.js';
+import { formatProgress } from '../format/workflow.js';
 import { call } from '../grpc/call.js';
 import type { CommandContext, JsonOption } from './context.js';
 import { parseId } from './ids.js';

@@ -1,23 +1,9 @@
-import type { ReportRow, WorkflowReport } from '@panda/proto';
+import { ReportRow } from '@panda/proto';
+import type { WorkflowReport } from '@panda/proto';
 import { describe, expect, it } from 'vitest';
 import { formatReportTable } from './report-table.js';
 
-const row = (label: string, values: Partial<ReportRow> = {}): ReportRow => ({
-  label,
-  unknown: 0,
-  misfit: 0,
-  unready: 0,
-  ready: 0,
-  pending: 0,
-  running: 0,
-  deleted: 0,
-  held: 0,
-  succeeded: 0,
-  failed: 0,
-  pruned: 0,
-  expected: 0,
-  ...values,
-});
+const row = (label: string, values: Partial<ReportRow> = {}) => ReportRow.fromPartial({ label, ...values });
 
 const report: WorkflowReport = {
   workflow: {
@@ -36,6 +22,7 @@ const report: WorkflowReport = {
     row('calibrate', { running: 12, unready: 3, succeeded: 1085, failed: 2, expected: 1102 }),
   ],
   total: row('TOTAL', { running: 12, unready: 3, succeeded: 1086, failed: 2, expected: 1103 }),
+  exitCodes: [],
 };
 
 describe('formatReportTable', () => {
@@ -62,7 +49,12 @@ describe('formatReportTable', () => {
   });
 
   it('prints zeros for a missing total and no rows', () => {
-    const lines = formatReportTable({ workflow: report.workflow, rows: [], total: undefined }).split('\n');
+    const lines = formatReportTable({
+      workflow: report.workflow,
+      rows: [],
+      total: undefined,
+      exitCodes: [],
+    }).split('\n');
     expect(lines).toHaveLength(4);
     expect(lines[3]).toMatch(/^TOTAL(\s+0){12}$/);
   });

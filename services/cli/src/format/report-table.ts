@@ -1,20 +1,5 @@
+import { REPORT_COLUMNS } from '@panda/platform';
 import type { ReportRow, WorkflowReport } from '@panda/proto';
-
-/** The count columns of the report, in bps-report order (WmsStates plus EXPECTED). */
-export const REPORT_COLUMNS = [
-  ['UNKNOWN', 'unknown'],
-  ['MISFIT', 'misfit'],
-  ['UNREADY', 'unready'],
-  ['READY', 'ready'],
-  ['PENDING', 'pending'],
-  ['RUNNING', 'running'],
-  ['DELETED', 'deleted'],
-  ['HELD', 'held'],
-  ['SUCCEEDED', 'succeeded'],
-  ['FAILED', 'failed'],
-  ['PRUNED', 'pruned'],
-  ['EXPECTED', 'expected'],
-] as const satisfies readonly (readonly [string, keyof Omit<ReportRow, 'label'>])[];
 
 /**
  * Renders a report like `bps report --id`: a header line with the workflow id, state and

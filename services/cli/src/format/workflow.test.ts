@@ -1,6 +1,6 @@
 import type { Workflow } from '@panda/proto';
 import { describe, expect, it } from 'vitest';
-import { formatProgress, formatStatus, isTerminal, workflowToJson } from './workflow.js';
+import { formatProgress, formatStatus, isTerminal } from './workflow.js';
 
 const workflow: Workflow = {
   workflowId: 7,
@@ -27,21 +27,6 @@ describe('workflow formatting', () => {
   it('knows the terminal states', () => {
     expect(['Finished', 'SubFinished', 'Failed', 'Cancelled'].every(isTerminal)).toBe(true);
     expect(isTerminal('Transforming')).toBe(false);
-  });
-
-  it('turns a workflow into camelCase JSON with ISO dates and filled counts', () => {
-    expect(workflowToJson(workflow)).toEqual({
-      workflowId: 7,
-      name: 'wf',
-      user: 'bob',
-      campaign: 'c1',
-      queue: 'LOCAL',
-      state: 'Transforming',
-      counts: workflow.counts,
-      createdAt: '2026-01-02T03:04:05.000Z',
-      updatedAt: null,
-    });
-    expect(workflowToJson({ ...workflow, counts: undefined }).counts.total).toBe(0);
   });
 
   it('formats a progress line', () => {

@@ -16,9 +16,9 @@ const unimplemented = Object.fromEntries(
       throw new ServerError(Status.UNIMPLEMENTED, 'not implemented');
     },
   ]),
-);
+) as Record<keyof WorkflowServiceImplementation, () => never>;
 
-const impl = {
+const impl: WorkflowServiceImplementation = {
   ...unimplemented,
   submitWorkflow: () => {
     throw new ServerError(Status.INVALID_ARGUMENT, 'jobs[1] (calib): unknown parent "nope"');
@@ -32,7 +32,7 @@ const impl = {
   getReport: () => {
     throw new ServerError(Status.INTERNAL, 'internal error');
   },
-} as WorkflowServiceImplementation;
+};
 
 let server: Server;
 let channel: Channel;

@@ -9,34 +9,19 @@ import type { TaskState } from './task-state.js';
 import type { TaskRow } from './task-store.js';
 import { moveTask, toTask } from './task-store.js';
 
-/** Where each command may be given (the original's checks, our state names). */
-const ALLOWED: Record<string, ReadonlySet<TaskState>> = {
-  kill: new Set<TaskState>([
-    'registered',
-    'defined',
-    'ready',
-    'pending',
-    'scouting',
-    'running',
-    'paused',
-    'throttled',
-    'exhausted',
-    'finishing',
-    'toretry',
-  ]),
-  finish: new Set<TaskState>([
-    'registered',
-    'defined',
-    'ready',
-    'pending',
-    'scouting',
-    'running',
-    'paused',
-    'throttled',
-    'exhausted',
-  ]),
+/** The states a task can be aborted from: every state before prepared (toretry lasts one command). */
+const LIVE = taskStates.sourcesOf('aborting');
+
+/**
+ * Where each command may be given (the original's checks, our state names). A command that
+ * moves the task is allowed where the lifecycle has that move.
+ */
+const ALLOWED = {
+  kill: new Set(LIVE),
+  finish: new Set(taskStates.sourcesOf('finishing')),
+  // Not done or aborted, which only a workflow restart reopens.
   retry: new Set<TaskState>(['finished', 'failed', 'exhausted']),
-  pause: new Set<TaskState>(['ready', 'pending', 'scouting', 'running', 'throttled']),
+  pause: new Set(taskStates.sourcesOf('paused')),
   resume: new Set<TaskState>(['paused', 'throttled']),
   restart: new Set<TaskState>([
     'ready',
@@ -49,19 +34,8 @@ const ALLOWED: Record<string, ReadonlySet<TaskState>> = {
     'aborted',
     'prepared',
   ]),
-  setPriority: new Set<TaskState>([
-    'registered',
-    'defined',
-    'ready',
-    'pending',
-    'scouting',
-    'running',
-    'paused',
-    'throttled',
-    'exhausted',
-    'finishing',
-  ]),
-};
+  setPriority: new Set(LIVE),
+} satisfies Record<string, ReadonlySet<TaskState>>;
 
 /** Kill codes (server): 50 killed by JEDI (cancelled), 55 task done (closed). */
 const KILL_BY_JEDI = 50;
@@ -229,9 +203,10 @@ export class TaskCommands {
         taskId,
       ]);
       if (!t) throw new NotFoundError('task', taskId);
-      if (!ALLOWED[name]!.has(t.state)) {
+      const allowed: ReadonlySet<TaskState> = ALLOWED[name];
+      if (!allowed.has(t.state)) {
         throw new FailedPreconditionError(
-          `task ${taskId} is ${t.state}: ${name} is allowed only when ${[...ALLOWED[name]!].join(', ')}`,
+          `task ${taskId} is ${t.state}: ${name} is allowed only when ${[...allowed].join(', ')}`,
         );
       }
       return run(sql, t);

@@ -1,5 +1,4 @@
-import type { Sql } from '@panda/platform';
-import type { WorkflowJson } from '../idds/workflows.js';
+import type { Sql, WorkflowJson } from '@panda/platform';
 import { iso, num, Params } from './connection.js';
 
 export interface WorkflowListFilters {

@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { MonitorBackends } from '../backends.js';
 import { HttpError } from '../http/errors.js';
+import { openEventStream } from '../http/event-stream.js';
 import { wantsJson } from '../http/negotiate.js';
-
-const HEARTBEAT_MS = 15_000;
 
 /**
  * `GET /events?keys=a b`: server-sent events, one `data: {subject, keys}` per matching `panda.*`
@@ -20,23 +19,14 @@ export function registerLiveRoutes(app: FastifyInstance, backends: MonitorBacken
       .split(/[\s,]+/)
       .filter(Boolean)
       .slice(0, 50);
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    res.write('retry: 3000\n: connected\n\n');
-    const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+    const { res, write, stopHeartbeat } = openEventStream(reply);
     let unsubscribe = (): void => undefined;
     const end = () => {
-      clearInterval(heartbeat);
+      stopHeartbeat();
       unsubscribe();
       if (!res.writableEnded) res.end();
     };
-    unsubscribe = hub.subscribe(keys, (event) => res.write(`data: ${JSON.stringify(event)}\n\n`), end);
+    unsubscribe = hub.subscribe(keys, (event) => write(`data: ${JSON.stringify(event)}\n\n`), end);
     request.raw.on('close', end);
   });
 }

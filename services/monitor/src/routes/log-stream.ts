@@ -3,12 +3,12 @@ import { z } from 'zod';
 import type { MonitorBackends } from '../backends.js';
 import { FINAL_JOB_STATES, getJob } from '../db/jobs.js';
 import { HttpError } from '../http/errors.js';
+import { openEventStream } from '../http/event-stream.js';
 import { optInt, parseId, parseQuery } from '../http/query.js';
 import { isStreamMissing, LOGS_STREAM } from '../logs/job-log.js';
 import type { LogFeed } from '../logs/job-log.js';
 import { sseFrame, tailEvents } from '../logs/tail.js';
 
-const HEARTBEAT_MS = 15_000;
 /** After the job reached a final state, wait this long for its last log batch, then end. */
 export const END_GRACE_MS = 2_000;
 export const DEFAULT_LAST = 200;
@@ -58,19 +58,7 @@ export function registerLogStreamRoutes(app: FastifyInstance, backends: MonitorB
         );
       }
 
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      res.write('retry: 3000\n: connected\n\n');
-      const write = (frame: string) => {
-        if (!res.writableEnded) res.write(frame);
-      };
-      const heartbeat = setInterval(() => write(': ping\n\n'), HEARTBEAT_MS);
+      const { res, write, stopHeartbeat } = openEventStream(reply);
       let graceTimer: NodeJS.Timeout | undefined;
       let ready = false;
       let endedAs: string | undefined; // the job's final state, once known
@@ -78,7 +66,7 @@ export function registerLogStreamRoutes(app: FastifyInstance, backends: MonitorB
 
       // Ending without `event: end` (disconnect, shutdown) lets a browser reconnect and resume.
       const finish = () => {
-        clearInterval(heartbeat);
+        stopHeartbeat();
         clearTimeout(graceTimer);
         unsubscribe();
         void feed.close();

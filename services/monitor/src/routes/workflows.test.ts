@@ -3,10 +3,10 @@ import type {
   GetWorkflowRequest,
   ListWorkflowsRequest,
   ListWorkflowsResponse,
-  ReportRow,
   Workflow,
   WorkflowReport,
 } from '@panda/proto';
+import { ReportRow } from '@panda/proto';
 import type { FastifyInstance } from 'fastify';
 import { ClientError, Status } from 'nice-grpc-common';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -37,21 +37,8 @@ const workflow = (workflowId: number, over: Partial<Workflow> = {}): Workflow =>
   ...over,
 });
 
-const row = (label: string, running: number): ReportRow => ({
-  label,
-  unknown: 0,
-  misfit: 0,
-  unready: 0,
-  ready: 0,
-  pending: 0,
-  running,
-  deleted: 0,
-  held: 0,
-  succeeded: 1,
-  failed: 0,
-  pruned: 0,
-  expected: running + 1,
-});
+const row = (label: string, running: number) =>
+  ReportRow.fromPartial({ label, running, succeeded: 1, expected: running + 1 });
 
 /** In-memory idds for the HTTP layer's tests; `down` makes every call fail as unreachable. */
 class FakeIdds implements WorkflowReader {
@@ -88,6 +75,7 @@ class FakeIdds implements WorkflowReader {
       workflow: w,
       rows: [row('init', 0), row('calib', 2)],
       total: { ...row('TOTAL', 2), succeeded: 2, expected: 4 },
+      exitCodes: [],
     };
   }
 }

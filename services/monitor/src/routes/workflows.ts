@@ -1,3 +1,4 @@
+import { workflowToJson } from '@panda/platform';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { MonitorBackends } from '../backends.js';
@@ -8,7 +9,6 @@ import type { LabelEdge } from '../db/workflows.js';
 import { fromGrpcError } from '../http/errors.js';
 import { jsonHrefOf, wantsJson } from '../http/negotiate.js';
 import { optInt, optText, parseId, parseQuery } from '../http/query.js';
-import { workflowToJson } from '../idds/workflows.js';
 import { renderWorkflowDetail } from '../views/workflow-detail.js';
 import { renderWorkflowList } from '../views/workflow-list.js';
 import { liveKeys, sendHtml } from './reply.js';

@@ -1,21 +1,9 @@
+import { ReportRow } from '@panda/proto';
 import { describe, expect, it } from 'vitest';
 import { dagSvg, layoutDag } from './dag.js';
 
-const row = (label: string, failed = 0) => ({
-  label,
-  unknown: 0,
-  misfit: 0,
-  unready: 0,
-  ready: 0,
-  pending: 0,
-  running: 0,
-  deleted: 0,
-  held: 0,
-  succeeded: 1,
-  failed,
-  pruned: 0,
-  expected: 1 + failed,
-});
+const row = (label: string, failed = 0) =>
+  ReportRow.fromPartial({ label, succeeded: 1, failed, expected: 1 + failed });
 
 describe('DAG of labels', () => {
   it('layers labels by longest path from a root', () => {

@@ -1,8 +1,9 @@
-import type { ReportRow, Workflow, WorkflowReport } from '@panda/proto';
+import { workflowToJson } from '@panda/platform';
+import { ReportRow } from '@panda/proto';
+import type { Workflow, WorkflowReport } from '@panda/proto';
 import { describe, expect, it } from 'vitest';
 import { renderErrorPage } from './error-page.js';
 import { renderWorkflowDetail } from './workflow-detail.js';
-import { workflowToJson } from '../idds/workflows.js';
 import { renderWorkflowList } from './workflow-list.js';
 
 /** Rendered markup is prettier-formatted: compare text with whitespace collapsed. */
@@ -33,22 +34,7 @@ const workflow = (over: Partial<Workflow> = {}): Workflow => ({
   ...over,
 });
 
-const row = (label: string, values: Partial<ReportRow> = {}): ReportRow => ({
-  label,
-  unknown: 0,
-  misfit: 0,
-  unready: 0,
-  ready: 0,
-  pending: 0,
-  running: 0,
-  deleted: 0,
-  held: 0,
-  succeeded: 0,
-  failed: 0,
-  pruned: 0,
-  expected: 0,
-  ...values,
-});
+const row = (label: string, values: Partial<ReportRow> = {}) => ReportRow.fromPartial({ label, ...values });
 
 /** The text of every cell of the table rows, tags stripped. */
 const cells = (page: string): string[][] =>
@@ -130,6 +116,7 @@ describe('renderWorkflowDetail', () => {
       row('calibrate', { running: 2, unready: 5, failed: 1, expected: 9 }),
     ],
     total: row('TOTAL', { succeeded: 1, running: 2, unready: 5, failed: 1, expected: 10 }),
+    exitCodes: [],
   };
 
   it('shows the header and the per-label table with a TOTAL row', () => {
@@ -162,7 +149,7 @@ describe('renderWorkflowDetail', () => {
 
   it('escapes labels and workflow fields', () => {
     const page = renderWorkflowDetail(
-      { workflow: workflow({ name: evil, queue: evil }), rows: [row(evil)], total: undefined },
+      { workflow: workflow({ name: evil, queue: evil }), rows: [row(evil)], total: undefined, exitCodes: [] },
       '/x',
     );
     expect(page).not.toContain('<img');

@@ -1,5 +1,5 @@
+import { REPORT_COLUMNS, workflowCounts } from '@panda/platform';
 import type { ReportRow, WorkflowReport } from '@panda/proto';
-import { countsOf } from '../idds/workflows.js';
 import { html } from './html.js';
 import type { SafeHtml } from './html.js';
 import type { TaskJson } from '../db/tasks.js';
@@ -8,22 +8,6 @@ import { hrefOf, link, queueLink, table, taskLink } from './components.js';
 import { dagSvg } from './dag.js';
 import { formatTime, renderPage, stateBadge } from './layout.js';
 import { REFRESH_SECONDS } from './workflow-list.js';
-
-/** Per-label columns, as in `bps report --id`: the WmsStates names plus EXPECTED. */
-export const REPORT_COLUMNS = [
-  ['UNKNOWN', 'unknown'],
-  ['MISFIT', 'misfit'],
-  ['UNREADY', 'unready'],
-  ['READY', 'ready'],
-  ['PENDING', 'pending'],
-  ['RUNNING', 'running'],
-  ['DELETED', 'deleted'],
-  ['HELD', 'held'],
-  ['SUCCEEDED', 'succeeded'],
-  ['FAILED', 'failed'],
-  ['PRUNED', 'pruned'],
-  ['EXPECTED', 'expected'],
-] as const satisfies readonly (readonly [string, keyof Omit<ReportRow, 'label'>])[];
 
 function reportRow(label: string, row: Partial<ReportRow> | undefined, cls?: string): SafeHtml {
   return html`<tr${cls ? html` class="${cls}"` : null}><td>${label}</td>${REPORT_COLUMNS.map(
@@ -75,7 +59,7 @@ export function renderWorkflowDetail(
   extras: WorkflowDetailExtras = {},
 ): string {
   const w = report.workflow;
-  const c = w ? countsOf(w) : undefined;
+  const c = w ? workflowCounts(w) : undefined;
   const header = w
     ? html`<h1>Workflow ${w.workflowId}: ${w.name}</h1>
         <dl class="fields">

@@ -1,4 +1,4 @@
-import type { WorkflowJson } from '../idds/workflows.js';
+import type { WorkflowJson } from '@panda/platform';
 import { filterForm, pager, stateCounts, workflowLink } from './components.js';
 import { html } from './html.js';
 import { renderPage, stateBadge } from './layout.js';

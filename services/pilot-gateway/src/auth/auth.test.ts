@@ -1,17 +1,11 @@
-import { createLogger, signPilotToken } from '@panda/platform';
+import { signPilotToken } from '@panda/platform';
 import type { AcquireJobsRequest, UpdateJobsRequest } from '@panda/proto';
-import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildApp } from '../http/app.js';
 import type { DispatchClient } from '../http/app.js';
+import { appUnderTest, closeApp, startApp } from '../test-support/app.js';
 
-const logger = createLogger({ service: 'gateway-auth-test', level: 'silent' });
 const secret = 'shared-secret-between-harvester-and-gateway';
-let app: FastifyInstance | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+afterEach(closeApp);
 
 function start(required: boolean) {
   const calls: { acquire: AcquireJobsRequest[]; update: UpdateJobsRequest[] } = { acquire: [], update: [] };
@@ -25,13 +19,13 @@ function start(required: boolean) {
       return { results: [{ pandaId: 1, result: 'ok', state: 'running', commandToPilot: '', message: '' }] };
     },
   } as unknown as DispatchClient;
-  app = buildApp({ dispatch, logger, auth: { secret, required } });
+  startApp(dispatch, { auth: { secret, required } });
   return calls;
 }
 
 const inHour = () => Date.now() / 1000 + 3600;
 const getJob = (token?: string, body: object = { queue: 'Q1', workerId: 'w-1' }) =>
-  app!.inject({
+  appUnderTest().inject({
     method: 'POST',
     url: '/pilot/v1/getJob',
     payload: body,
@@ -61,7 +55,7 @@ describe('per-worker tokens', () => {
       { workerId: 'w-1', queue: 'Q1', expiresAt: Date.now() / 1000 - 10 },
       secret,
     );
-    const res2 = await app!.inject({
+    const res2 = await appUnderTest().inject({
       method: 'POST',
       url: '/pilot/v1/updateJob',
       payload: { pandaId: 1, state: 'running', workerId: 'w-1' },
@@ -90,7 +84,7 @@ describe('per-worker tokens', () => {
     const res = await getJob();
     expect(res.statusCode).toBe(401);
     expect(res.json<{ error: string }>().error).toMatch(/^missing token/);
-    await app!.close();
+    await closeApp();
     const calls = start(false);
     expect((await getJob()).statusCode).toBe(200);
     expect(calls.acquire).toHaveLength(1);

@@ -1,18 +1,11 @@
-import { createLogger } from '@panda/platform';
 import type { AcquireJobsRequest, Job, UpdateJobsRequest } from '@panda/proto';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { ClientError, Status } from 'nice-grpc-common';
 import { afterEach, describe, expect, it } from 'vitest';
 import { QueueWaiters } from '../push/waiters.js';
-import { buildApp } from './app.js';
+import { appUnderTest, closeApp, post, startApp } from '../test-support/app.js';
 import type { DispatchClient, GatewayLimits } from './app.js';
 
-const logger = createLogger({ service: 'gateway-backpressure-test', level: 'silent' });
-let app: FastifyInstance | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+afterEach(closeApp);
 
 /**
  * A fake DispatchService. AcquireJobs answers from `activated` by queue; while `hold` is set
@@ -68,13 +61,7 @@ const start = (
   server: ReturnType<typeof fakeServer>,
   limits: Partial<GatewayLimits>,
   waiters?: QueueWaiters,
-) => {
-  app = buildApp({ dispatch: server.dispatch, logger, limits, waiters });
-  return app;
-};
-
-const post = (url: string, payload: object): Promise<LightMyRequestResponse> =>
-  app!.inject({ method: 'POST', url, payload });
+) => startApp(server.dispatch, { limits, waiters });
 
 /** Waits (without a deadline of its own: the test's timeout bounds it) until `cond` holds. */
 async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
@@ -82,7 +69,7 @@ async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
 }
 
 async function metric(name: string): Promise<number | undefined> {
-  const text = (await app!.inject({ method: 'GET', url: '/metrics' })).body;
+  const text = (await appUnderTest().inject({ method: 'GET', url: '/metrics' })).body;
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return line === undefined ? undefined : Number(line.slice(name.length + 1));
 }

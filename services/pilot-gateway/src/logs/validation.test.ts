@@ -1,15 +1,8 @@
-import { createLogger } from '@panda/platform';
-import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildApp } from '../http/app.js';
 import type { DispatchClient } from '../http/app.js';
+import { appUnderTest, closeApp, startApp } from '../test-support/app.js';
 
-const logger = createLogger({ service: 'gateway-logs-test', level: 'silent' });
-let app: FastifyInstance | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+afterEach(closeApp);
 
 const record = (message: string) => ({ pilotTime: 1, source: 'stdout', severity: 'INFO', message });
 const batch = (records: object[]) => ({
@@ -22,13 +15,9 @@ const batch = (records: object[]) => ({
 });
 
 describe('POST /logs/v1/records validation', () => {
-  const post = (payload: object) => app!.inject({ method: 'POST', url: '/logs/v1/records', payload });
-  const build = () =>
-    (app = buildApp({
-      dispatch: {} as DispatchClient,
-      logger,
-      limits: { logMaxLineChars: 100, logMaxRecords: 3 },
-    }));
+  const post = (payload: object) =>
+    appUnderTest().inject({ method: 'POST', url: '/logs/v1/records', payload });
+  const build = () => startApp({} as DispatchClient, { limits: { logMaxLineChars: 100, logMaxRecords: 3 } });
 
   it('refuses an oversized line with 413 naming the record and the limit', async () => {
     build();
@@ -59,7 +48,7 @@ describe('POST /logs/v1/records validation', () => {
 
   it('refuses a body above the HTTP limit with 413 naming the limit', async () => {
     build();
-    const res = await app!.inject({
+    const res = await appUnderTest().inject({
       method: 'POST',
       url: '/logs/v1/records',
       payload: JSON.stringify(batch([record('z'.repeat(9 * 1024 * 1024))])),

@@ -1,17 +1,10 @@
-import { createLogger } from '@panda/platform';
 import type { AcquireJobsRequest, Job } from '@panda/proto';
-import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildApp } from '../http/app.js';
 import type { DispatchClient } from '../http/app.js';
+import { closeApp, startApp } from '../test-support/app.js';
 import { QueueWaiters } from './waiters.js';
 
-const logger = createLogger({ service: 'gateway-push-test', level: 'silent' });
-let app: FastifyInstance | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
+afterEach(closeApp);
 
 /** A server whose queue holds the jobs pushed into `activated`. */
 function fakeServer() {
@@ -38,7 +31,7 @@ describe('push mode (long-poll getJob)', () => {
   it('holds the call and answers as soon as a job is announced on its queue', async () => {
     const server = fakeServer();
     const waiters = new QueueWaiters();
-    app = buildApp({ dispatch: server.dispatch, logger, waiters, limits: { pushFallbackPollMs: 60_000 } });
+    const app = startApp(server.dispatch, { waiters, limits: { pushFallbackPollMs: 60_000 } });
     const started = Date.now();
     const pending = app.inject({
       method: 'POST',
@@ -61,9 +54,7 @@ describe('push mode (long-poll getJob)', () => {
 
   it('answers job null when the wait is over, having asked again on the fallback poll', async () => {
     const server = fakeServer();
-    app = buildApp({
-      dispatch: server.dispatch,
-      logger,
+    const app = startApp(server.dispatch, {
       waiters: new QueueWaiters(),
       limits: { pushFallbackPollMs: 300 },
     });
@@ -90,7 +81,7 @@ describe('push mode (long-poll getJob)', () => {
 
   it('without waiters answers at once (pull mode)', async () => {
     const server = fakeServer();
-    app = buildApp({ dispatch: server.dispatch, logger });
+    const app = startApp(server.dispatch);
     const res = await app.inject({
       method: 'POST',
       url: '/pilot/v1/getJob',

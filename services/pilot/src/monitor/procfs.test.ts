@@ -32,6 +32,7 @@ describe('parseKbFields', () => {
 describe('treeOf', () => {
   const s = (pid: number, ppid: number, pgrp: number) => ({
     pid,
+    state: 'S',
     ppid,
     pgrp,
     utime: 0,
