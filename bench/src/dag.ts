@@ -37,6 +37,8 @@ const { values } = parseArgs({
     'ingest-only': { type: 'boolean', default: false },
     /** Diagnosis: print the N statements that took most database time (pg_stat_statements). */
     'top-sql': { type: 'string', default: '0' },
+    /** Diagnosis: write a V8 CPU profile of this service into <dir>/profiles. */
+    profile: { type: 'string' },
     dir: { type: 'string' },
   },
 });
@@ -162,7 +164,12 @@ async function main(): Promise<void> {
     dir,
     services: SERVICES,
     logLevel: 'warn',
-    serviceEnv: { idds: { PANDA_LOG_LEVEL: 'info' } },
+    serviceEnv: {
+      idds: { PANDA_LOG_LEVEL: 'info' },
+      ...(values.profile
+        ? { [values.profile]: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(dir, 'profiles')}` } }
+        : {}),
+    },
     log,
   });
   const channel = openChannel(stack.addresses.iddsAddr);

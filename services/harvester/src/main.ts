@@ -1,20 +1,18 @@
 import { hostname } from 'node:os';
 import {
+  addHealthServer,
   closeBus,
   connectBus,
   createGrpcClient,
   createGrpcServer,
   createLogger,
   Database,
-  dependencyChecks,
   ensureEventsStream,
-  isMigrateCommand,
   listenGrpc,
   openChannel,
   Outbox,
-  runMigrateCommand,
+  runService,
   Shutdown,
-  startHealthServer,
   stopGrpcServer,
 } from '@panda/platform';
 import { DispatchServiceDefinition, QueueServiceDefinition, WorkerServiceDefinition } from '@panda/proto';
@@ -104,14 +102,7 @@ async function main(): Promise<void> {
   shutdown.add('metrics server', async () => {
     await metricsServer?.close();
   });
-  if (config.healthPort > 0) {
-    const health = await startHealthServer({
-      host: config.healthHost,
-      port: config.healthPort,
-      checks: dependencyChecks({ db, bus }),
-    });
-    shutdown.add('health', () => health.close());
-  }
+  await addHealthServer(shutdown, config, { db, bus });
   shutdown.add('outbox', async () => {
     await outbox.stopped();
     while ((await outbox.publishBatch()) > 0);
@@ -138,9 +129,4 @@ async function main(): Promise<void> {
   );
 }
 
-(isMigrateCommand() ? runMigrateCommand('harvester', SCHEMA, harvesterMigrations(SCHEMA)) : main()).catch(
-  (err: unknown) => {
-    console.error('harvester failed to start:', err);
-    process.exit(1);
-  },
-);
+runService('harvester', main, { schema: SCHEMA, migrations: harvesterMigrations(SCHEMA) });

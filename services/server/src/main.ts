@@ -1,18 +1,16 @@
 import {
+  addHealthServer,
   closeBus,
   connectBus,
   createGrpcServer,
   createLogger,
   Database,
-  dependencyChecks,
   ensureEventsStream,
   EventConsumer,
   listenGrpc,
   Outbox,
-  isMigrateCommand,
-  runMigrateCommand,
+  runService,
   Shutdown,
-  startHealthServer,
   stopGrpcServer,
 } from '@panda/platform';
 import {
@@ -89,14 +87,7 @@ async function main(): Promise<void> {
   const watchdog = new Watchdog(outbox, catalogue, logger).run(config.watchdogEveryMs, shutdown.signal);
   const port = await listenGrpc(server, config.grpcHost, config.grpcPort);
   logger.info({ port, queues: catalogue.list().length }, 'server listening');
-  if (config.healthPort > 0) {
-    const health = await startHealthServer({
-      host: config.healthHost,
-      port: config.healthPort,
-      checks: dependencyChecks({ db, bus }),
-    });
-    shutdown.add('health', () => health.close());
-  }
+  await addHealthServer(shutdown, config, { db, bus });
 
   shutdown.add('grpc', (signal) => stopGrpcServer(server, signal));
   shutdown.add('consumers', async () => {
@@ -112,7 +103,4 @@ async function main(): Promise<void> {
   shutdown.add('database', () => db.close());
 }
 
-(isMigrateCommand() ? runMigrateCommand('server', SCHEMA, migrations) : main()).catch((err: unknown) => {
-  console.error('server failed to start:', err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runService('server', main, { schema: SCHEMA, migrations });

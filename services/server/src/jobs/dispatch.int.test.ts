@@ -100,7 +100,8 @@ describe('server job store against PostgreSQL', () => {
   });
 
   it('refuses illegal pilot updates and leaves the job as it was', async () => {
-    const [{ pandaId }] = (await store.insertJobs([newJob(20_001)])) as [{ pandaId: number }];
+    const [inserted] = await store.insertJobs([newJob(20_001)]);
+    const pandaId = inserted!.pandaId;
     const u = {
       pandaId,
       attemptNr: 1,
