@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -155,6 +155,7 @@ async function main(): Promise<void> {
       `${Math.max(...dag.detectorsPerVisit)} detectors; ${PILOTS} simulated pilots taking ${BATCH} jobs per call`,
   );
   rmSync(dir, { recursive: true, force: true });
+  if (values.profile) mkdirSync(join(dir, 'profiles'), { recursive: true });
   const topSql = Number(values['top-sql']);
   if (topSql > 0) {
     process.env['TESTKIT_PG_OPTIONS'] =
@@ -167,7 +168,12 @@ async function main(): Promise<void> {
     serviceEnv: {
       idds: { PANDA_LOG_LEVEL: 'info' },
       ...(values.profile
-        ? { [values.profile]: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(dir, 'profiles')}` } }
+        ? {
+            [values.profile]: {
+              NODE_OPTIONS: `--import=${join(root, 'bench', 'dist', 'cpu-profile.js')}`,
+              PANDA_BENCH_PROFILE_DIR: join(dir, 'profiles'),
+            },
+          }
         : {}),
     },
     log,
