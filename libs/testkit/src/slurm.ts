@@ -219,7 +219,11 @@ export function slurmConf(c: ConfInput): string {
     'SchedulerType=sched/backfill',
     'SchedulerParameters=sched_interval=1',
     'JobCompType=jobcomp/none',
-    // No cgroups here: memory is enforced by polling RSS and killing the step.
+    // No cgroups here: memory is enforced by polling the step's summed RSS every second and
+    // SIGKILLing the whole step over its --mem (a batch job: pilot included). Slurm 22.05 then
+    // says FAILED, Reason=JobLaunchFailure, ExitCode=0:9 (never OUT_OF_MEMORY, a task/cgroup
+    // state) and slurmstepd writes "StepId=N.batch exceeded memory limit (used > limit), being
+    // killed" and "Exceeded job memory limit" into the job's output.
     'JobAcctGatherType=jobacct_gather/linux',
     'JobAcctGatherFrequency=1',
     'JobAcctGatherParams=OverMemoryKill',

@@ -103,9 +103,15 @@ describe('SlurmSubmitter against a real Slurm', () => {
     expect(fail).toMatchObject({ state: 'failed', exitCode: 3 });
     expect(fail.errorCode).toBeUndefined();
     expect(await until(sleeping, wb, ended)).toMatchObject({ state: 'cancelled', nativeStatus: 'CANCELLED' });
+    // (OverMemoryKill: slurmstepd SIGKILLs the whole batch step; Slurm 22.05 says FAILED, 0:9)
     const oom = await until(hungry, wc, ended);
-    expect(oom).toMatchObject({ state: 'failed', errorCode: WORKER_OOM_ERROR });
-    expect(oom.diag).toContain('exceeded its memory limit');
+    expect(oom).toMatchObject({ state: 'failed', errorCode: WORKER_OOM_ERROR, exitCode: 137 });
+    expect(oom.nativeStatus).toMatch(/^FAILED\b/);
+    expect(oom.diag).toMatch(
+      new RegExp(
+        `exceeded its memory limit: StepId=${c.batchId}\\.batch used \\d+ MB > limit 100 MB; ended FAILED`,
+      ),
+    );
     const all = await plugin('true').check([wa, wb, wc, { workerId: 'gone', queue: 'Q', batchId: '999999' }]);
     expect(all.map((s) => s.state)).toEqual(['failed', 'cancelled', 'failed', 'missed']);
   });

@@ -6,7 +6,7 @@ import { chunks, runCommand } from '../run.js';
 import type { SubmitResult, SubmitterPlugin, WorkerRef, WorkerSpec, WorkerStatus } from '../types.js';
 import { WORKER_OOM_ERROR } from '../types.js';
 import { DEFAULT_SLURM_TEMPLATE, parseBatchId, renderSlurmScript, slurmParamsSchema } from './script.js';
-import { isSlurmOom, parseScontrolJob, slurmWorkerState } from './states.js';
+import { isSlurmOom, parseScontrolJob, slurmMemoryKill, slurmWorkerState } from './states.js';
 
 export interface SlurmSubmitterOptions {
   /** Shell command starting a pilot (`exec`-ed by the batch script). */
@@ -134,14 +134,21 @@ export class SlurmSubmitter implements SubmitterPlugin {
     const output = await tail(join(this.workerDir(workerId), `slurm-${w.batchId}.out`));
     const nativeStatus = `${seen.state}${job.reason && job.reason !== 'None' ? ` (${job.reason})` : ''}`;
     const logHint = `see ${join(this.workerDir(workerId), `slurm-${w.batchId}.out`)}`;
+    const exit = `${job.exitCode ?? '?'}:${job.signal ?? '?'}`;
     if (isSlurmOom(seen.state, output)) {
+      // Without cgroups slurmstepd SIGKILLs the whole batch step, pilot included: the pilot
+      // cannot report, so the worker's end carries the cause (server fails its jobs with it).
+      const kill = slurmMemoryKill(output);
+      const measured = kill ? `: ${kill.step} used ${kill.usedMb} MB > limit ${kill.limitMb} MB` : '';
       return {
         workerId,
         state: 'failed',
-        exitCode: job.exitCode,
+        exitCode: exitStatus(job),
         errorCode: WORKER_OOM_ERROR,
         nativeStatus,
-        diag: `[sup ${WORKER_OOM_ERROR} WORKEROOM] Slurm job ${w.batchId} exceeded its memory limit (${logHint})`,
+        diag:
+          `[sup ${WORKER_OOM_ERROR} WORKEROOM] Slurm job ${w.batchId} exceeded its memory limit${measured}; ` +
+          `ended ${nativeStatus}, exit ${exit} (${logHint})`,
       };
     }
     if (state === 'finished') return { workerId, state, exitCode: job.exitCode ?? 0, nativeStatus };
@@ -149,16 +156,16 @@ export class SlurmSubmitter implements SubmitterPlugin {
       return {
         workerId,
         state,
-        exitCode: job.exitCode,
+        exitCode: exitStatus(job),
         nativeStatus,
         diag: `Slurm job ${w.batchId} cancelled`,
       };
     return {
       workerId,
       state,
-      exitCode: job.exitCode,
+      exitCode: exitStatus(job),
       nativeStatus,
-      diag: `Slurm job ${w.batchId} ended ${nativeStatus}, exit ${job.exitCode ?? '?'}:${job.signal ?? '?'} (${logHint})`,
+      diag: `Slurm job ${w.batchId} ended ${nativeStatus}, exit ${exit} (${logHint})`,
     };
   }
 
@@ -171,6 +178,11 @@ export class SlurmSubmitter implements SubmitterPlugin {
   async sweep(worker: WorkerRef): Promise<void> {
     await rm(this.workerDir(worker.workerId), { recursive: true, force: true });
   }
+}
+
+/** A shell-style exit status from scontrol's `ExitCode=code:signal` (signal n: 128 + n, e.g. 137). */
+function exitStatus(job: { exitCode?: number; signal?: number }): number | undefined {
+  return job.signal ? 128 + job.signal : job.exitCode;
 }
 
 /** The last 8 kB of a file ('' if missing). */

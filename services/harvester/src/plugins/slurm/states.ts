@@ -26,19 +26,39 @@ export function slurmWorkerState(state: string): WorkerState {
   }
 }
 
-/** Markers of a memory kill: cgroup OOM (OUT_OF_MEMORY) or jobacct_gather's OverMemoryKill. */
-const OOM_OUTPUT = /Exceeded job memory limit|exceeded memory limit|oom-kill|out of memory/i;
+/**
+ * slurmstepd's lines (`slurmstepd[-node]: error: ...`, written into the job's output) when it
+ * killed a step for memory: jobacct_gather's OverMemoryKill (no cgroups: "StepId=7.batch exceeded
+ * memory limit (A > B), being killed" and "Exceeded job memory limit") or task/cgroup's OOM
+ * events ("Detected 1 oom_kill event"). Only slurmstepd's own lines count: the pilot's and the
+ * payload's output in the same file may say "out of memory" for other reasons.
+ */
+const STEPD_OOM =
+  /^slurmstepd(?:-\S+)?: error: .*(?:Exceeded job memory limit|exceeded memory limit|oom[-_]kill event)/im;
+const STEPD_OVER_LIMIT = /^slurmstepd(?:-\S+)?: error: (\S+) exceeded memory limit \((\d+) > (\d+)\)/m;
 
 /**
- * Whether a job that ended was killed for memory: state OUT_OF_MEMORY (cgroup task plugin), or
- * (without cgroups, `JobAcctGatherParams=OverMemoryKill`) slurmstepd's message in the job output.
+ * Whether a job that ended was killed for memory: state OUT_OF_MEMORY (task/cgroup), or an
+ * unsuccessful end (FAILED: the batch step got SIGKILL, Slurm 22.05 says Reason=JobLaunchFailure,
+ * ExitCode=0:9) with slurmstepd's memory message in the job output (jobacct_gather/linux with
+ * `JobAcctGatherParams=OverMemoryKill`). A COMPLETED job is never an OOM: its batch step, the
+ * pilot, ended by itself and reported its jobs.
  */
 export function isSlurmOom(state: string, outputTail: string): boolean {
-  const s = state.toUpperCase();
+  const s = state.toUpperCase().replace(/\+$/, '');
   if (s === 'OUT_OF_MEMORY' || s === 'OOM') return true;
-  return (
-    slurmWorkerState(s) !== 'submitted' && slurmWorkerState(s) !== 'running' && OOM_OUTPUT.test(outputTail)
-  );
+  const worker = slurmWorkerState(s);
+  return (worker === 'failed' || worker === 'cancelled') && STEPD_OOM.test(outputTail);
+}
+
+/** slurmstepd's measured use and limit of the step it killed for memory, if it said so. */
+export function slurmMemoryKill(
+  outputTail: string,
+): { step: string; usedMb: number; limitMb: number } | undefined {
+  const m = STEPD_OVER_LIMIT.exec(outputTail);
+  if (!m) return undefined;
+  const mb = (bytes: string) => Math.round(Number(bytes) / (1024 * 1024));
+  return { step: m[1]!, usedMb: mb(m[2]!), limitMb: mb(m[3]!) };
 }
 
 export const SLURM_OOM_CODE = WORKER_OOM_ERROR;
