@@ -211,6 +211,7 @@ describe('harvester on a Slurm-backed queue (real single-node Slurm)', () => {
     // and the killed worker shows the OOM code, Slurm's measure against its 300 MB and its end state
     const killed = (await workersOf('SLAC_Rubin_Slurm_Small')).find((w) => w.workerId === first.workerId);
     expect(killed).toMatchObject({ submitter: 'slurm', state: 'failed', errorCode: 1212, exitCode: 137 });
+    expect(killed!.nativeStatus).toMatch(/^FAILED/);
     expect(killed!.diag).toMatch(
       new RegExp(
         `Slurm job ${killed!.batchId} exceeded its memory limit: StepId=${killed!.batchId}\\.batch used \\d+ MB > limit 300 MB; ended FAILED`,

@@ -125,16 +125,30 @@ export async function runWorkers(options: WorkersOptions, ctx: CommandContext): 
   }
   ctx.output.out(
     formatTable(
-      ['WORKER', 'QUEUE', 'STATE', 'SUBMITTER', 'BATCH', 'SUBMITTED', 'ENDED', 'EXIT', 'DIAG'],
+      [
+        'WORKER',
+        'QUEUE',
+        'STATE',
+        'SUBMITTER',
+        'BATCH',
+        'NATIVE',
+        'SUBMITTED',
+        'ENDED',
+        'EXIT',
+        'ERROR',
+        'DIAG',
+      ],
       workers.map((w) => [
         w.workerId,
         w.queue,
         w.state,
         w.submitter,
         w.batchId,
+        w.nativeStatus,
         isoOf(w.submittedAt),
         isoOf(w.endedAt),
         w.exitCode,
+        w.errorCode || '',
         w.diag.slice(0, 50),
       ]),
     ),

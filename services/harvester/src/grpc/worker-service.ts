@@ -26,6 +26,7 @@ export function workerToProto(row: WorkerRow): Worker {
     exitCode: row.exitCode ?? 0,
     errorCode: row.errorCode ?? 0,
     diag: row.diag,
+    nativeStatus: row.nativeStatus,
     submittedAt: row.submittedAt,
     endedAt: row.endedAt ?? undefined,
   };
