@@ -5,6 +5,7 @@ export default defineConfig({
   test: {
     name: 'deploy',
     include: ['*.test.ts'],
+    globalSetup: ['./global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
   },

@@ -8,7 +8,8 @@ such as `{{ include "panda.deployment" . }}`; what differs between services is i
                and the names of other services whose address it needs: server, jedi, idds, harvester)
   migrations   enabled: the service owns a database schema (`node dist/main.js migrate`)
   metrics      (optional) enabled, port: Prometheus /metrics (PANDA_METRICS_PORT), a container and
-               Service port named metrics, prometheus.io annotations, optional ServiceMonitor
+               Service port named metrics, prometheus.io annotations, optional ServiceMonitor;
+               without port (HTTP services only), /metrics is served on the main port (http)
 
 Shared settings (image, database, NATS, secrets, ports, queues) live under `global` so that the
 umbrella chart (charts/panda) sets them once for all.
@@ -110,6 +111,20 @@ uri
 {{- if eq .Values.protocol "http" }}http{{ else }}health{{ end -}}
 {{- end -}}
 
+{{/* Whether the service has its own metrics port (metrics.port), not /metrics on its main port. */}}
+{{- define "panda.metricsOwnPort" -}}
+{{- if and (.Values.metrics).enabled .Values.metrics.port }}true{{ end -}}
+{{- end -}}
+
+{{/* Name and number of the port serving /metrics: metrics (metrics.port) or the main port. */}}
+{{- define "panda.metricsPortName" -}}
+{{- if include "panda.metricsOwnPort" . }}metrics{{ else }}{{ .Values.protocol }}{{ end -}}
+{{- end -}}
+
+{{- define "panda.metricsPortNumber" -}}
+{{- if include "panda.metricsOwnPort" . }}{{ .Values.metrics.port }}{{ else }}{{ include "panda.mainPort" . }}{{ end -}}
+{{- end -}}
+
 {{/* Non-secret PANDA_* settings of a service: the data of its ConfigMap. */}}
 {{- define "panda.envData" -}}
 {{- $root := . -}}
@@ -123,7 +138,7 @@ PANDA_GRPC_PORT: {{ .Values.global.ports.grpc | quote }}
 PANDA_HEALTH_HOST: "0.0.0.0"
 PANDA_HEALTH_PORT: {{ .Values.global.ports.health | quote }}
 {{- end }}
-{{- if (.Values.metrics).enabled }}
+{{- if include "panda.metricsOwnPort" . }}
 PANDA_METRICS_HOST: "0.0.0.0"
 PANDA_METRICS_PORT: {{ .Values.metrics.port | quote }}
 {{- end }}
@@ -257,7 +272,7 @@ spec:
       {{- if eq .Values.protocol "grpc" }}
       appProtocol: grpc
       {{- end }}
-    {{- if (.Values.metrics).enabled }}
+    {{- if include "panda.metricsOwnPort" . }}
     - name: metrics
       port: {{ .Values.metrics.port }}
       targetPort: metrics
@@ -268,6 +283,9 @@ spec:
 {{- define "panda.deployment" -}}
 {{- if and .Values.singleton (or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled) -}}
 {{- fail (printf "%s runs as exactly one replica (singleton): set replicaCount 1 and autoscaling.enabled false" .Values.component) -}}
+{{- end -}}
+{{- if and (.Values.metrics).enabled (not .Values.metrics.port) (ne .Values.protocol "http") -}}
+{{- fail (printf "%s serves gRPC on its main port: metrics.enabled needs metrics.port" .Values.component) -}}
 {{- end -}}
 apiVersion: apps/v1
 kind: Deployment
@@ -295,7 +313,7 @@ spec:
         checksum/env: {{ include "panda.envData" . | sha256sum }}
         {{- if and (.Values.metrics).enabled .Values.metrics.podAnnotations }}
         prometheus.io/scrape: "true"
-        prometheus.io/port: {{ .Values.metrics.port | quote }}
+        prometheus.io/port: {{ include "panda.metricsPortNumber" . | quote }}
         prometheus.io/path: /metrics
         {{- end }}
         {{- with .Values.podAnnotations }}
@@ -329,7 +347,7 @@ spec:
             - name: health
               containerPort: {{ .Values.global.ports.health }}
             {{- end }}
-            {{- if (.Values.metrics).enabled }}
+            {{- if include "panda.metricsOwnPort" . }}
             - name: metrics
               containerPort: {{ .Values.metrics.port }}
             {{- end }}
@@ -475,7 +493,7 @@ spec:
 {{- end -}}
 {{- end -}}
 
-{{/* A Prometheus Operator ServiceMonitor on the metrics port (metrics.serviceMonitor.enabled). */}}
+{{/* A Prometheus Operator ServiceMonitor on the port serving /metrics (metrics.serviceMonitor.enabled). */}}
 {{- define "panda.serviceMonitor" -}}
 {{- if and (.Values.metrics).enabled (.Values.metrics.serviceMonitor).enabled -}}
 apiVersion: monitoring.coreos.com/v1
@@ -492,7 +510,7 @@ spec:
     matchLabels:
       {{- include "panda.selectorLabels" . | nindent 6 }}
   endpoints:
-    - port: metrics
+    - port: {{ include "panda.metricsPortName" . }}
       path: /metrics
       interval: {{ .Values.metrics.serviceMonitor.interval | default "30s" }}
 {{- end -}}
