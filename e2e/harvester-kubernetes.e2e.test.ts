@@ -4,10 +4,17 @@ import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { createGrpcClient, openChannel } from '@panda/platform';
 import { JobServiceDefinition, WorkerServiceDefinition } from '@panda/proto';
-import { repoRootDir, startStack, submitWorkflow, waitFor, waitForWorkflow } from '@panda/testkit';
+import type { TestJob } from '@panda/testkit';
+import {
+  repoRootDir,
+  startStack,
+  submitWorkflow,
+  waitFor,
+  waitForWorkflow,
+  writeWorkflowFile,
+} from '@panda/testkit';
 import type { PandaCli, Stack } from '@panda/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { startFakeKube } from './fake-kube/server.js';
 import type { FakeKube } from './fake-kube/server.js';
 
@@ -38,21 +45,8 @@ function queuesWithSmallK8sQueue(): string {
   return file;
 }
 
-function workflow(name: string, queue: string, jobs: { name: string; command: string; parents: string[] }[]) {
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(
-    file,
-    stringify({
-      name,
-      campaign: 'e2e',
-      user: 'tester',
-      queue,
-      maxAttempts: 1,
-      jobs: jobs.map((j) => ({ ...j, label: j.name.split('_')[0], memoryMb: 100, cores: 1 })),
-    }),
-  );
-  return file;
-}
+const workflow = (name: string, queue: string, jobs: TestJob[]): string =>
+  writeWorkflowFile(dir, { name, queue, jobs, defaults: { memoryMb: 100 } });
 
 describe('harvester on a Kubernetes-backed queue (fake API server, real client)', () => {
   let kube: FakeKube;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createGrpcClient, openChannel } from '@panda/platform';
 import { JobServiceDefinition, WorkerServiceDefinition } from '@panda/proto';
 import type { Job, Worker } from '@panda/proto';
+import type { TestJob } from '@panda/testkit';
 import {
   repoRootDir,
   startSlurm,
@@ -11,10 +12,10 @@ import {
   submitWorkflow,
   waitFor,
   waitForWorkflow,
+  writeWorkflowFile,
 } from '@panda/testkit';
 import type { PandaCli, SlurmHandle, Stack } from '@panda/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 
 const root = repoRootDir();
 const dir = mkdtempSync(join(tmpdir(), 'panda-e2e-slurm-'));
@@ -48,36 +49,24 @@ function slurmQueues(): string {
   return file;
 }
 
-function workflowFile(
+const workflowFile = (
   name: string,
   queue: string,
   n: number,
-  job: Record<string, unknown> = {},
+  job: Partial<TestJob> = {},
   header: Record<string, unknown> = {},
-): string {
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(
-    file,
-    stringify({
-      name,
-      campaign: 'e2e',
-      user: 'tester',
-      queue,
-      maxAttempts: 1,
-      ...header,
-      jobs: Array.from({ length: n }, (_, i) => ({
-        name: `isr_${i + 1}`,
-        label: 'isr',
-        command: `echo "job ${i + 1} in slurm job $SLURM_JOB_ID"`,
-        parents: [],
-        memoryMb: 1000,
-        cores: 1,
-        ...job,
-      })),
-    }),
-  );
-  return file;
-}
+): string =>
+  writeWorkflowFile(dir, {
+    name,
+    queue,
+    ...header,
+    defaults: { memoryMb: 1000 },
+    jobs: Array.from({ length: n }, (_, i) => ({
+      name: `isr_${i + 1}`,
+      command: `echo "job ${i + 1} in slurm job $SLURM_JOB_ID"`,
+      ...job,
+    })),
+  });
 
 async function jobsOf(workflowId: number): Promise<Job[]> {
   const server = openChannel(stack.addresses.serverAddr);

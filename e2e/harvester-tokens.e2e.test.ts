@@ -1,43 +1,33 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGrpcClient, openChannel } from '@panda/platform';
 import { JobServiceDefinition, QueueServiceDefinition, WorkerServiceDefinition } from '@panda/proto';
-import { repoRootDir, startStack, submitWorkflow, waitFor, waitForWorkflow } from '@panda/testkit';
+import {
+  repoRootDir,
+  startStack,
+  submitWorkflow,
+  waitFor,
+  waitForWorkflow,
+  writeWorkflowFile,
+} from '@panda/testkit';
 import type { PandaCli, Stack } from '@panda/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 
 const root = repoRootDir();
 const secret = 'e2e-secret-shared-by-harvester-and-gateway';
 
 /** A workflow on SLAC_Rubin: two roots and a child of both. */
-function workflowFile(dir: string, name: string): string {
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(
-    file,
-    stringify({
-      name,
-      campaign: 'e2e',
-      user: 'tester',
-      queue: 'SLAC_Rubin',
-      maxAttempts: 1,
-      jobs: [
-        { name: 'isr_1', label: 'isr', command: 'echo isr 1', parents: [], memoryMb: 500, cores: 1 },
-        { name: 'isr_2', label: 'isr', command: 'echo isr 2', parents: [], memoryMb: 500, cores: 1 },
-        {
-          name: 'calib_1',
-          label: 'calib',
-          command: 'echo calib',
-          parents: ['isr_1', 'isr_2'],
-          memoryMb: 500,
-          cores: 1,
-        },
-      ],
-    }),
-  );
-  return file;
-}
+const workflowFile = (dir: string, name: string): string =>
+  writeWorkflowFile(dir, {
+    name,
+    queue: 'SLAC_Rubin',
+    jobs: [
+      { name: 'isr_1', command: 'echo isr 1' },
+      { name: 'isr_2', command: 'echo isr 2' },
+      { name: 'calib_1', command: 'echo calib', parents: ['isr_1', 'isr_2'] },
+    ],
+  });
 
 /** The stack with tokens required at the gateway and harvester signing with `harvesterSecret`. */
 const tokenStack = (dir: string, harvesterSecret: string) =>

@@ -1,14 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { createGrpcClient, openChannel } from '@panda/platform';
 import { QueueServiceDefinition, WorkerServiceDefinition } from '@panda/proto';
-import { repoRootDir, sleep, startStack, submitWorkflow, waitFor } from '@panda/testkit';
+import type { TestJob } from '@panda/testkit';
+import { repoRootDir, sleep, startStack, submitWorkflow, waitFor, writeWorkflowFile } from '@panda/testkit';
 import type { PandaCli, Stack } from '@panda/testkit';
 import type { Channel } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { startFakeKube } from './fake-kube/server.js';
 import type { FakeKube } from './fake-kube/server.js';
 
@@ -31,21 +31,8 @@ interface PandaQueue {
   };
 }
 
-function workflowFile(name: string, jobs: { name: string; command: string }[]): string {
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(
-    file,
-    stringify({
-      name,
-      campaign: 'e2e',
-      user: 'tester',
-      queue: QUEUE,
-      maxAttempts: 1,
-      jobs: jobs.map((j) => ({ ...j, label: j.name.split('_')[0], parents: [], memoryMb: 500, cores: 1 })),
-    }),
-  );
-  return file;
-}
+const workflowFile = (name: string, jobs: TestJob[]): string =>
+  writeWorkflowFile(dir, { name, queue: QUEUE, jobs });
 
 describe('PandaQueue custom resources: server watches them, harvester follows and reports', () => {
   let kube: FakeKube;

@@ -47,8 +47,9 @@ export {
   TERMINAL_STATES,
   waitForWorkflow,
   workflowStatus,
+  writeWorkflowFile,
 } from './workflow.js';
-export type { CliResult, PandaCli, WaitForWorkflowOptions, WorkflowStatus } from './workflow.js';
+export type { CliResult, PandaCli, TestJob, WaitForWorkflowOptions, WorkflowStatus } from './workflow.js';
 export { slurmAvailable, slurmConf, startSlurm } from './slurm.js';
 export type { SlurmHandle, StartSlurmOptions } from './slurm.js';
 export { limitedChild, makeTestCgroup, oomKillsOf, removeCgroupTree } from './cgroup.js';

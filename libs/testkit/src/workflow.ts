@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep } from './ports.js';
 
@@ -124,4 +124,48 @@ export async function waitForWorkflow(
     }
     await sleep(options.intervalMs ?? 1000);
   }
+}
+
+/** A job of a test workflow; label (the name up to `_`), parents, memory and cores default. */
+export interface TestJob {
+  name: string;
+  command: string;
+  label?: string;
+  parents?: string[];
+  memoryMb?: number;
+  cores?: number;
+  [field: string]: unknown;
+}
+
+/**
+ * Writes `<dir>/<name>.json`, a workflow `panda submit` takes: campaign `e2e`, user `tester`,
+ * one attempt, unless `header` says otherwise; jobs get `defaults`, then their own fields.
+ */
+export function writeWorkflowFile(
+  dir: string,
+  spec: { name: string; queue: string; jobs: TestJob[]; defaults?: Partial<TestJob> } & Record<
+    string,
+    unknown
+  >,
+): string {
+  const { jobs, defaults, ...header } = spec;
+  const file = join(dir, `${spec.name}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      campaign: 'e2e',
+      user: 'tester',
+      maxAttempts: 1,
+      ...header,
+      jobs: jobs.map((j) => ({
+        label: j.name.split('_')[0],
+        parents: [],
+        memoryMb: 500,
+        cores: 1,
+        ...defaults,
+        ...j,
+      })),
+    }),
+  );
+  return file;
 }
