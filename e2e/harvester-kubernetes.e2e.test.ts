@@ -124,6 +124,11 @@ describe('harvester on a Kubernetes-backed queue (fake API server, real client)'
     channel.close();
     expect(list.length).toBeGreaterThan(0);
     expect(list.every((w) => w.submitter === 'kubernetes' && w.batchId.startsWith('panda-'))).toBe(true);
+    // each with the Job's deadline as walltime, and a finished one with its pod's log (seen by the
+    // monitor step) as log URL
+    for (const w of list) expect(w.walltimeS).toBe(172800);
+    for (const w of list.filter((x) => x.state === 'finished'))
+      expect(w.logUrl).toMatch(new RegExp(`^/api/v1/namespaces/default/pods/${w.batchId}-[a-z0-9]+/log$`));
     // and finished workers' Jobs are swept (deleted) once recorded
     const ended = new Set(list.filter((w) => w.state === 'finished').map((w) => w.batchId));
     expect(ended.size).toBeGreaterThan(0);

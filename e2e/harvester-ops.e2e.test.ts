@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createGrpcClient, openChannel } from '@panda/platform';
 import { JobServiceDefinition, QueueServiceDefinition, WorkerServiceDefinition } from '@panda/proto';
 import type { Job } from '@panda/proto';
@@ -159,7 +160,14 @@ describe('harvester operations: push queues, queues set offline, worker metrics'
     for (const job of jobs) {
       expect(job).toMatchObject({ state: 'finished', workerId: seenStarting.get(job.pandaId) });
       expect(job.metrics?.getjobS ?? 0).toBe(0);
-      expect(workers.find((w) => w.workerId === job.workerId)).toMatchObject({ state: 'finished' });
+      const worker = workers.find((w) => w.workerId === job.workerId);
+      expect(worker).toMatchObject({ state: 'finished', walltimeS: 0 });
+      expect(worker!.cores).toBeGreaterThan(0);
+      // and its log URL is the pilot's log file (a local worker has no walltime limit)
+      expect(worker!.logUrl).toBe(
+        pathToFileURL(join(stack.dir, 'work', 'workers', job.workerId, 'pilot.log')).href,
+      );
+      expect(readFileSync(fileURLToPath(worker!.logUrl), 'utf8')).toBe(pilotLog(job.workerId));
       const log = pilotLog(job.workerId);
       expect(log).toContain('"msg":"job handed over by harvester"');
       expect(log).toContain(`"pandaId":${job.pandaId}`);

@@ -111,9 +111,11 @@ export interface WorkersOptions extends JsonOption {
   queue?: string;
   state?: string;
   limit?: string;
+  /** Also cores, memory, walltime and the log URL. */
+  wide?: boolean;
 }
 
-/** `panda workers`: harvester's workers, newest first. */
+/** `panda workers [--wide]`: harvester's workers, newest first. */
 export async function runWorkers(options: WorkersOptions, ctx: CommandContext): Promise<ExitCode> {
   const limit = options.limit === undefined ? 50 : parseId(options.limit, 'limit');
   const { workers } = await call(ctx.services.workers(), { signal: ctx.signal }, (c, o) =>
@@ -123,21 +125,23 @@ export async function runWorkers(options: WorkersOptions, ctx: CommandContext): 
     ctx.output.out(toJson({ workers }));
     return ExitCode.Ok;
   }
+  const headers = [
+    'WORKER',
+    'QUEUE',
+    'STATE',
+    'SUBMITTER',
+    'BATCH',
+    'NATIVE',
+    'SUBMITTED',
+    'ENDED',
+    'EXIT',
+    'ERROR',
+    'DIAG',
+  ];
+  const wide = ['CORES', 'MEMORY_MB', 'WALLTIME_S', 'LOG'];
   ctx.output.out(
     formatTable(
-      [
-        'WORKER',
-        'QUEUE',
-        'STATE',
-        'SUBMITTER',
-        'BATCH',
-        'NATIVE',
-        'SUBMITTED',
-        'ENDED',
-        'EXIT',
-        'ERROR',
-        'DIAG',
-      ],
+      options.wide ? [...headers, ...wide] : headers,
       workers.map((w) => [
         w.workerId,
         w.queue,
@@ -150,6 +154,7 @@ export async function runWorkers(options: WorkersOptions, ctx: CommandContext): 
         w.exitCode,
         w.errorCode || '',
         w.diag.slice(0, 50),
+        ...(options.wide ? [w.cores, w.memoryMb, w.walltimeS, w.logUrl] : []),
       ]),
     ),
   );
@@ -170,6 +175,7 @@ export function registerInfra(program: Command, ctx: CommandContext, done: (code
     .option('--queue <name>', 'queue name')
     .option('--state <state>', 'submitted, running, idle, finished, failed, cancelled, missed')
     .option('--limit <n>', 'how many (default 50)')
-    .option('--json', 'print {workers} as JSON')
+    .option('--wide', 'also cores, memory, walltime (0 = no limit) and where the worker log is')
+    .option('--json', 'print {workers} as JSON (all fields)')
     .action(async (options: WorkersOptions) => done(await runWorkers(options, ctx)));
 }

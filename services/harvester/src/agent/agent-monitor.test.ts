@@ -43,6 +43,42 @@ describe('HarvesterAgent', () => {
     expect(report.submitted).toEqual({ A: 2 });
   });
 
+  it("records each worker's walltime and log URL from its submission, and a better log URL seen later", async () => {
+    const store = new MemoryStore();
+    const plugin = new FakePlugin();
+    const agent = new HarvesterAgent({
+      queues: fakeQueues([queue('A', { maxtimeS: 7200 }, { maxWorkers: 2, maxNewWorkersPerCycle: 1 })], {
+        A: 10,
+      }),
+      store,
+      plugins: [plugin],
+      logger,
+      maxWorkersTotal: 8,
+      newWorkerId,
+    });
+    // a plugin that says nothing: the queue's maxtime, no log URL
+    await agent.cycle(signal);
+    // a plugin that gives both (a local pilot: no limit, its log file)
+    plugin.result = { walltimeS: 0, logUrl: 'file:///work/workers/x/pilot.log' };
+    await agent.cycle(signal);
+    const [first, second] = [...store.rows.keys()];
+    expect(plugin.submitted.map((s) => s.walltimeS)).toEqual([7200, 7200]);
+    expect(store.rows.get(first!)).toMatchObject({ walltimeS: 7200, logUrl: '' });
+    expect(store.rows.get(second!)).toMatchObject({
+      walltimeS: 0,
+      logUrl: 'file:///work/workers/x/pilot.log',
+    });
+
+    // when the plugin later sees a more precise log URL for a worker whose state did not change
+    const events = store.events.length;
+    plugin.statuses.set(first!, { state: 'running', nativeStatus: 'Running', logUrl: '/api/v1/pod/log' });
+    const report = await agent.cycle(signal);
+    // then it is recorded, without a state change or event
+    expect(store.rows.get(first!)).toMatchObject({ state: 'running', logUrl: '/api/v1/pod/log' });
+    expect(report.updated).toBe(0);
+    expect(store.events.length).toBe(events);
+  });
+
   it('reports the counts of every queue after the submitter step, and survives a failing report', async () => {
     const store = new MemoryStore();
     const reports: {

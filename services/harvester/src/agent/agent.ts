@@ -7,7 +7,7 @@ import type { AdjusterBound, AdjusterDecision } from '../adjuster/adjuster.js';
 import type { PushedJob, SubmitterPlugin, WorkerRef, WorkerStatus } from '../plugins/types.js';
 import type { TokenSubject } from '../tokens/issuer.js';
 import { workerTransitions } from '../workers/states.js';
-import type { WorkerStore } from '../workers/store.js';
+import type { WorkerRow, WorkerStore } from '../workers/store.js';
 import { pushedJob } from './push.js';
 import type { JobPusher } from './push.js';
 
@@ -109,7 +109,13 @@ export class HarvesterAgent {
       const statuses = await plugin.check(workers);
       for (const status of statuses) {
         const worker = byId.get(status.workerId);
-        if (!worker || worker.state === status.state) continue;
+        if (!worker) continue;
+        if (worker.state === status.state) {
+          // No change but a better log URL (Kubernetes: the pod's, once it exists).
+          if (status.logUrl && status.logUrl !== worker.logUrl)
+            await this.recordLogUrl(worker, status.logUrl);
+          continue;
+        }
         if (!(await this.record(status))) continue;
         updated++;
         if (plugin.sweepOnEnd && workerTransitions.isFinal(status.state)) await this.sweep(plugin, worker);
@@ -126,10 +132,25 @@ export class HarvesterAgent {
     }
   }
 
-  private async record(status: WorkerStatus): Promise<boolean> {
-    const { workerId, state, exitCode, errorCode, diag, nativeStatus } = status;
+  /** Records a worker's new log URL; its state stays (no event). */
+  private async recordLogUrl(worker: WorkerRow, logUrl: string): Promise<void> {
     try {
-      const row = await this.o.store.move(workerId, state, { exitCode, errorCode, diag, nativeStatus });
+      await this.o.store.move(worker.workerId, worker.state, { logUrl });
+    } catch (err) {
+      if (!(err instanceof IllegalTransitionError)) throw err;
+    }
+  }
+
+  private async record(status: WorkerStatus): Promise<boolean> {
+    const { workerId, state, exitCode, errorCode, diag, nativeStatus, logUrl } = status;
+    try {
+      const row = await this.o.store.move(workerId, state, {
+        exitCode,
+        errorCode,
+        diag,
+        nativeStatus,
+        logUrl,
+      });
       if (row)
         this.o.logger.info(
           { workerId, queue: row.queue, state, exitCode, errorCode, diag },
@@ -290,7 +311,15 @@ export class HarvesterAgent {
     const push = queue.harvester?.mode === 'push' ? this.o.pusher : undefined;
     const acquired = push ? await push.acquire(queue, workerId, signal) : undefined;
     if (push && !acquired) return 'nojob';
-    await this.o.store.create({ workerId, queue: queue.name, submitter: plugin.name, cores, memoryMb });
+    const walltimeS = queue.maxtimeS;
+    await this.o.store.create({
+      workerId,
+      queue: queue.name,
+      submitter: plugin.name,
+      cores,
+      memoryMb,
+      walltimeS,
+    });
     try {
       let job: PushedJob | undefined;
       if (push && acquired) {
@@ -303,7 +332,7 @@ export class HarvesterAgent {
         queue: queue.name,
         cores,
         memoryMb,
-        walltimeS: queue.maxtimeS,
+        walltimeS,
         params: parseParams(queue.harvester?.paramsJson ?? ''),
         token: this.o.issueToken?.({ workerId, queue: queue.name, maxtimeS: queue.maxtimeS }),
         job,
@@ -311,6 +340,8 @@ export class HarvesterAgent {
       await this.o.store.move(workerId, result.state ?? 'submitted', {
         batchId: result.batchId,
         nativeStatus: result.nativeStatus,
+        walltimeS: result.walltimeS ?? walltimeS,
+        logUrl: result.logUrl,
       });
       return 'submitted';
     } catch (err) {

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createLogger } from '@panda/platform';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalSubmitter } from './local.js';
@@ -91,6 +92,25 @@ describe('LocalSubmitter', () => {
     expect(await readFile(join(dir, 'pilot.log'), 'utf8')).toBe(
       `SLAC_Rubin w1 http://127.0.0.1:9 ${dir} 60 4000 2 []\n`,
     );
+    // and the worker's log URL is that file, and it has no walltime limit
+    expect(result.logUrl).toBe(pathToFileURL(join(dir, 'pilot.log')).href);
+    expect(await readFile(fileURLToPath(result.logUrl!), 'utf8')).toContain('SLAC_Rubin w1');
+    expect(result.walltimeS).toBe(0);
+  });
+
+  it('gives an absolute file:// log URL for a relative work dir, escaping odd characters', () => {
+    const p = new LocalSubmitter({
+      command: 'true',
+      workDir: 'rel dir',
+      gatewayUrl: 'http://127.0.0.1:9',
+      heartbeatS: 60,
+      baseEnv: {},
+      logger,
+    });
+    const url = p.logUrl('w#1');
+    expect(url).toMatch(/^file:\/\/\//);
+    expect(url).toContain('/rel%20dir/workers/w%231/pilot.log');
+    expect(fileURLToPath(url)).toBe(resolve('rel dir', 'workers', 'w#1', 'pilot.log'));
   });
 
   it('reports failed with the exit code when the pilot exits non-zero', async () => {

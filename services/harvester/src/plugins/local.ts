@@ -4,6 +4,7 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@panda/platform';
+import { fileLogUrl } from './log-url.js';
 import { handOver } from './push-file.js';
 import type { SubmitResult, SubmitterPlugin, WorkerRef, WorkerSpec, WorkerStatus } from './types.js';
 
@@ -36,8 +37,9 @@ export const PILOT_LOG = 'pilot.log';
 
 /**
  * Local submitter: each worker is a pilot child process in its own process group, with its
- * output in `<workDir>/workers/<workerId>/pilot.log`. A worker is `running` once spawned,
- * `finished` when its pilot exits 0, `failed` otherwise, `cancelled` when harvester killed it.
+ * output in `<workDir>/workers/<workerId>/pilot.log` (its log URL, `file://` with the absolute
+ * path). A worker is `running` once spawned, `finished` when its pilot exits 0, `failed`
+ * otherwise, `cancelled` when harvester killed it. It has no walltime limit (walltimeS 0).
  */
 export class LocalSubmitter implements SubmitterPlugin {
   readonly name = 'local';
@@ -98,7 +100,18 @@ export class LocalSubmitter implements SubmitterPlugin {
     const { pid } = entry;
     this.processes.set(spec.workerId, entry);
     this.o.logger.info({ workerId: spec.workerId, queue: spec.queue, pid, dir }, 'pilot started');
-    return { batchId: String(pid), state: 'running', nativeStatus: 'spawned' };
+    return {
+      batchId: String(pid),
+      state: 'running',
+      nativeStatus: 'spawned',
+      walltimeS: 0,
+      logUrl: this.logUrl(spec.workerId),
+    };
+  }
+
+  /** `file://` URL of the worker's pilot.log (absolute, even for a relative workDir). */
+  logUrl(workerId: string): string {
+    return fileLogUrl(join(this.workerDir(workerId), PILOT_LOG));
   }
 
   async check(workers: WorkerRef[]): Promise<WorkerStatus[]> {

@@ -32,6 +32,13 @@ export interface SubmitResult {
   /** The state the worker is known to be in right after submission (default `submitted`). */
   state?: WorkerState;
   nativeStatus?: string;
+  /**
+   * The walltime the batch system will hold the worker to (s): what the plugin asked for (Slurm
+   * `--time`, the Job's `activeDeadlineSeconds`); 0 = no limit. Default the spec's walltimeS.
+   */
+  walltimeS?: number;
+  /** Where the worker's own log is (`file://<absolute path>` or a Kubernetes API path). */
+  logUrl?: string;
 }
 
 /** A worker as a plugin sees it. */
@@ -39,6 +46,8 @@ export interface WorkerRef {
   workerId: string;
   queue: string;
   batchId: string;
+  /** The log URL recorded at submission (SubmitResult.logUrl), when known. */
+  logUrl?: string;
 }
 
 /** What `check` observed about one worker. */
@@ -50,6 +59,8 @@ export interface WorkerStatus {
   nativeStatus: string;
   /** A supervisor error code (e.g. WORKER_OOM_ERROR) when the batch system ended the worker. */
   errorCode?: number;
+  /** A more precise log URL learned by looking (Kubernetes: the pod's log once it exists). */
+  logUrl?: string;
 }
 
 /** Supervisor error 1212 'Worker out of memory' in server's error catalogue (source `sup`). */

@@ -20,6 +20,8 @@ export class MemoryStore {
   async create(w: NewWorker): Promise<void> {
     this.rows.set(w.workerId, {
       ...w,
+      walltimeS: w.walltimeS ?? 0,
+      logUrl: w.logUrl ?? '',
       state: 'submitted',
       batchId: '',
       submittedAt: new Date(),
@@ -72,6 +74,8 @@ export class FakePlugin implements SubmitterPlugin {
   readonly submitted: WorkerSpec[] = [];
   readonly statuses = new Map<string, Omit<WorkerStatus, 'workerId'>>();
   failNext = false;
+  /** Added to every submission's result (walltimeS, logUrl, ...). */
+  result: Partial<SubmitResult> = {};
 
   async submit(spec: WorkerSpec): Promise<SubmitResult> {
     if (this.failNext) {
@@ -79,7 +83,7 @@ export class FakePlugin implements SubmitterPlugin {
       throw new Error('no more pids');
     }
     this.submitted.push(spec);
-    return { batchId: String(1000 + this.submitted.length), state: 'running' };
+    return { batchId: String(1000 + this.submitted.length), state: 'running', ...this.result };
   }
   async check(workers: WorkerRef[]): Promise<WorkerStatus[]> {
     return workers.map((w) => ({

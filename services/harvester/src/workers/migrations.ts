@@ -48,9 +48,28 @@ export function workerErrorCodeMigration(schema: string): MigrationClass {
   };
 }
 
+/**
+ * The walltime a worker was submitted with (s; 0 = no limit asked for) and where its own log is
+ * (`file://` path of the pilot's output, or a Kubernetes API path; '' when unknown).
+ */
+export function workerWalltimeLogMigration(schema: string): MigrationClass {
+  return class WorkerWalltimeLog1750000000000 implements MigrationInterface {
+    name = 'WorkerWalltimeLog1750000000000';
+    async up(q: QueryRunner): Promise<void> {
+      await q.query(`ALTER TABLE "${schema}".workers
+        ADD COLUMN walltime_s integer NOT NULL DEFAULT 0,
+        ADD COLUMN log_url text NOT NULL DEFAULT ''`);
+    }
+    async down(q: QueryRunner): Promise<void> {
+      await q.query(`ALTER TABLE "${schema}".workers DROP COLUMN log_url, DROP COLUMN walltime_s`);
+    }
+  };
+}
+
 /** Every migration of the harvester schema, in order. */
 export const harvesterMigrations = (schema: string): MigrationClass[] => [
   messagingMigration(schema),
   workersMigration(schema),
   workerErrorCodeMigration(schema),
+  workerWalltimeLogMigration(schema),
 ];

@@ -1,6 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   closeBus,
   connectBus,
@@ -99,6 +100,37 @@ describe('WorkerStore', () => {
       ['panda.worker.failed', 'running', 'failed'],
     ]);
     expect(events[2]!.event).toMatchObject({ queue: 'Q1', exitCode: 3, diag: 'boom' });
+  });
+
+  it("stores a worker's walltime and log URL: asked for at creation, the submission's result after", async () => {
+    const w = id('log');
+    await store.create({
+      workerId: w,
+      queue: 'Q_LOG',
+      submitter: 'kubernetes',
+      cores: 4,
+      memoryMb: 8000,
+      walltimeS: 86400,
+    });
+    expect((await store.list({ queue: 'Q_LOG', limit: 10 }))[0]).toMatchObject({
+      walltimeS: 86400,
+      logUrl: '',
+    });
+    const pods = '/api/v1/namespaces/ns/pods?labelSelector=panda%2Fworker%3Dx';
+    await store.move(w, 'submitted', { batchId: 'panda-x', walltimeS: 3600, logUrl: pods });
+    // a later patch without them keeps them; a better log URL replaces the first
+    await store.move(w, 'running', { nativeStatus: 'Running' });
+    expect((await store.active('kubernetes')).find((r) => r.workerId === w)).toMatchObject({
+      walltimeS: 3600,
+      logUrl: pods,
+    });
+    const podLog = '/api/v1/namespaces/ns/pods/panda-x-abcde/log';
+    const row = await store.move(w, 'running', { logUrl: podLog });
+    expect(row).toMatchObject({ cores: 4, memoryMb: 8000, walltimeS: 3600, logUrl: podLog });
+    // and a worker created without them gets 0 and ''
+    await store.create({ workerId: id('log0'), queue: 'Q_LOG', submitter: 'local', cores: 1, memoryMb: 0 });
+    const rows = await store.list({ queue: 'Q_LOG', limit: 10 });
+    expect(rows.find((r) => r.workerId === id('log0'))).toMatchObject({ walltimeS: 0, logUrl: '' });
   });
 
   it('ignores stale updates of final workers and refuses illegal moves', async () => {
@@ -251,6 +283,14 @@ describe('WorkerService.ListWorkers over gRPC', () => {
       const idle = await client.listWorkers({ queue: 'Q2', state: 'idle', limit: 0 });
       expect(idle.workers.map((w) => w.workerId)).toEqual([id('c2')]);
       expect((await client.listWorkers({ queue: '', state: '', limit: 1 })).workers).toHaveLength(1);
+      const [logged] = (await client.listWorkers({ queue: 'Q_LOG', state: 'running', limit: 0 })).workers;
+      expect(logged).toMatchObject({
+        workerId: id('log'),
+        cores: 4,
+        memoryMb: 8000,
+        walltimeS: 3600,
+        logUrl: '/api/v1/namespaces/ns/pods/panda-x-abcde/log',
+      });
       await expect(client.listWorkers({ queue: '', state: 'bogus', limit: 0 })).rejects.toMatchObject({
         code: Status.INVALID_ARGUMENT,
       });
@@ -301,6 +341,13 @@ describe('HarvesterAgent with the local plugin and a real store', () => {
       const byId = Object.fromEntries(rows.map((r) => [r.workerId, r]));
       expect(byId[id('p1')]).toMatchObject({ state: 'finished', exitCode: 0 });
       expect(byId[id('p2')]).toMatchObject({ state: 'failed', exitCode: 7 });
+      // each with its pilot's log file (which exists) and no walltime limit (a local process)
+      for (const n of ['p1', 'p2']) {
+        const row = byId[id(n)]!;
+        expect(row.walltimeS).toBe(0);
+        expect(row.logUrl).toBe(pathToFileURL(join(workDir, 'workers', id(n), 'pilot.log')).href);
+        expect((await stat(fileURLToPath(row.logUrl))).isFile()).toBe(true);
+      }
       const events = await workerEvents([id('p1'), id('p2')], 6);
       expect(events.filter((e) => e.event.workerId === id('p2')).map((e) => e.event.state)).toEqual([
         'submitted',

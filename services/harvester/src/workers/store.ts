@@ -12,6 +12,14 @@ export interface WorkerRow {
   batchId: string;
   cores: number;
   memoryMb: number;
+  /** The walltime the worker was submitted with (s); 0 = no limit (local) or none asked for. */
+  walltimeS: number;
+  /**
+   * Where the worker's own log is: `file://<absolute path>` (local: the pilot's output; Slurm:
+   * the sbatch --output file) or a Kubernetes API path (the pod's log once the pod was seen,
+   * before that the pod list by the worker's label); '' when unknown.
+   */
+  logUrl: string;
   submittedAt: Date;
   startedAt: Date | null;
   endedAt: Date | null;
@@ -28,11 +36,16 @@ export interface NewWorker {
   submitter: string;
   cores: number;
   memoryMb: number;
+  /** What harvester asks for (the queue's maxtime); the submission's result replaces it. */
+  walltimeS?: number;
+  logUrl?: string;
 }
 
 /** What a state change may also set. */
 export interface WorkerPatch {
   batchId?: string;
+  walltimeS?: number;
+  logUrl?: string;
   exitCode?: number;
   errorCode?: number;
   diag?: string;
@@ -52,7 +65,7 @@ export interface QueueWorkerCounts {
 }
 
 const COLUMNS = `worker_id AS "workerId", queue, state, submitter, batch_id AS "batchId", cores,
-  memory_mb AS "memoryMb", submitted_at AS "submittedAt", started_at AS "startedAt", ended_at AS "endedAt",
+  memory_mb AS "memoryMb", walltime_s AS "walltimeS", log_url AS "logUrl", submitted_at AS "submittedAt", started_at AS "startedAt", ended_at AS "endedAt",
   exit_code AS "exitCode", error_code AS "errorCode", diag, native_status AS "nativeStatus"`;
 
 /**
@@ -74,12 +87,27 @@ export class WorkerStore {
   async create(worker: NewWorker): Promise<void> {
     await this.outbox.tx(async (sql) => {
       await sql.query(
-        `INSERT INTO ${this.table} (worker_id, queue, state, submitter, cores, memory_mb)
-         VALUES ($1, $2, 'submitted', $3, $4, $5)`,
-        [worker.workerId, worker.queue, worker.submitter, worker.cores, worker.memoryMb],
+        `INSERT INTO ${this.table} (worker_id, queue, state, submitter, cores, memory_mb, walltime_s, log_url)
+         VALUES ($1, $2, 'submitted', $3, $4, $5, $6, $7)`,
+        [
+          worker.workerId,
+          worker.queue,
+          worker.submitter,
+          worker.cores,
+          worker.memoryMb,
+          worker.walltimeS ?? 0,
+          worker.logUrl ?? '',
+        ],
       );
       await this.outbox.write(sql, [
-        workerChangedEvent({ ...worker, previousState: '', state: 'submitted', exitCode: null, diag: '' }),
+        workerChangedEvent({
+          workerId: worker.workerId,
+          queue: worker.queue,
+          previousState: '',
+          state: 'submitted',
+          exitCode: null,
+          diag: '',
+        }),
       ]);
     });
   }
@@ -134,7 +162,9 @@ export class WorkerStore {
          exit_code = coalesce($5, exit_code),
          diag = coalesce($6, diag),
          native_status = coalesce($7, native_status),
-         error_code = coalesce($8, error_code)
+         error_code = coalesce($8, error_code),
+         walltime_s = coalesce($9, walltime_s),
+         log_url = coalesce($10, log_url)
        WHERE worker_id = $1
        RETURNING ${COLUMNS}`,
       [
@@ -146,6 +176,8 @@ export class WorkerStore {
         patch.diag ?? null,
         patch.nativeStatus ?? null,
         patch.errorCode ?? null,
+        patch.walltimeS ?? null,
+        patch.logUrl ?? null,
       ],
     );
   }

@@ -36,6 +36,10 @@ export interface WorkerJson {
   batchId: string;
   cores: number;
   memoryMb: number;
+  /** The walltime the worker was submitted with (s); 0 = no limit (local) or none asked for. */
+  walltimeS: number;
+  /** `file://<absolute path>` or a Kubernetes API path; '' when unknown. */
+  logUrl: string;
   submittedAt: string | null;
   startedAt: string | null;
   endedAt: string | null;
@@ -45,7 +49,8 @@ export interface WorkerJson {
   nativeStatus: string;
 }
 
-function workerFromRow(r: Record<string, unknown>): WorkerJson {
+/** A `harvester.workers` row (snake_case, as `SELECT *` gives it) as JSON. */
+export function workerFromRow(r: Record<string, unknown>): WorkerJson {
   return {
     workerId: String(r['worker_id'] ?? ''),
     queue: String(r['queue'] ?? ''),
@@ -54,6 +59,8 @@ function workerFromRow(r: Record<string, unknown>): WorkerJson {
     batchId: String(r['batch_id'] ?? ''),
     cores: num(r['cores']),
     memoryMb: num(r['memory_mb']),
+    walltimeS: num(r['walltime_s']),
+    logUrl: String(r['log_url'] ?? ''),
     submittedAt: iso(r['submitted_at']),
     startedAt: iso(r['started_at']),
     endedAt: iso(r['ended_at']),

@@ -13,6 +13,7 @@ import {
   workerLink,
 } from './components.js';
 import { html } from './html.js';
+import type { SafeHtml } from './html.js';
 import { renderPage, stateBadge } from './layout.js';
 
 export interface QueueRowJson {
@@ -92,6 +93,37 @@ export function renderQueues(
   return renderPage({ title: 'Queues', body, jsonHref, live, refreshSeconds: 10 });
 }
 
+/** A walltime in seconds as Slurm writes it (`[D-]HH:MM:SS`); `none` for 0 (no limit). */
+export function formatWalltime(seconds: number): string {
+  if (!(seconds > 0)) return 'none';
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = Math.floor(seconds % 60);
+  const hms = [h, m, s].map((n) => String(n).padStart(2, '0')).join(':');
+  return d ? `${d}-${hms}` : hms;
+}
+
+/**
+ * A worker's log URL as text to copy, never a link: a `file://` path is on harvester's or the
+ * batch nodes' file system (a browser will not open it from a web page), a Kubernetes API path
+ * needs the cluster's credentials.
+ */
+export function logText(url: string): SafeHtml {
+  return url ? html`<code class="log">${url}</code>` : html`<span class="muted">-</span>`;
+}
+
+/** How an operator reads a worker's log from its URL; undefined when there is nothing to add. */
+export function logHint(url: string): string | undefined {
+  if (url.startsWith('file:')) return "a file on harvester's host or the batch nodes' shared file system";
+  const pod = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/?]+)\/log$/.exec(url);
+  if (pod) return `kubectl -n ${decodeURIComponent(pod[1]!)} logs ${decodeURIComponent(pod[2]!)}`;
+  const byLabel = /^\/api\/v1\/namespaces\/([^/]+)\/pods\?labelSelector=([^&]+)$/.exec(url);
+  if (byLabel)
+    return `kubectl -n ${decodeURIComponent(byLabel[1]!)} logs -l ${decodeURIComponent(byLabel[2]!)} (pod not seen yet)`;
+  return undefined;
+}
+
 export function renderWorkers(
   workers: readonly WorkerJson[],
   q: { queue?: string | undefined; state?: string | undefined; limit: number },
@@ -109,17 +141,31 @@ export function renderWorkers(
       workers.length === 0
         ? html`<p class="muted">No workers match these filters.</p>`
         : table(
-            ['worker', 'queue', 'state', 'submitter', 'batch id', 'submitted', 'ended', 'exit', 'diagnostic'],
+            [
+              'worker',
+              'queue',
+              'state',
+              'submitter',
+              'batch id',
+              'walltime',
+              'submitted',
+              'ended',
+              'exit',
+              'diagnostic',
+              'log',
+            ],
             workers.map((w) => [
               workerLink(w.workerId),
               queueLink(w.queue),
               stateBadge(w.state),
               w.submitter,
               w.batchId,
+              formatWalltime(w.walltimeS),
               w.submittedAt ?? '',
               w.endedAt ?? '',
               w.exitCode ?? '',
               html`<span class="wrap">${w.diag}</span>`,
+              logText(w.logUrl),
             ]),
             'workers',
           )
@@ -141,6 +187,8 @@ export function renderWorker(
       ['submitter', w.submitter],
       ['batch id', w.batchId || '-'],
       ['cores / memory', `${w.cores} core(s), ${w.memoryMb} MB`],
+      ['walltime', w.walltimeS > 0 ? `${formatWalltime(w.walltimeS)} (${w.walltimeS} s)` : 'none'],
+      ['log', logField(w.logUrl)],
       ['submitted', w.submittedAt ?? '-'],
       ['started', w.startedAt ?? '-'],
       ['ended', w.endedAt ?? '-'],
@@ -162,4 +210,9 @@ export function renderWorker(
       'jobs',
     )}`;
   return renderPage({ title: `Worker ${w.workerId}`, body, jsonHref, live, refreshSeconds: 10 });
+}
+
+function logField(url: string): SafeHtml {
+  const hint = logHint(url);
+  return hint ? html`${logText(url)} <span class="muted">${hint}</span>` : logText(url);
 }

@@ -51,6 +51,9 @@ const STYLE = raw(`
   svg.dag marker path { fill: #8aa1b8; }
   pre.diag { white-space: pre-wrap; max-width: 80em; margin: 0; }
   td.wrap { white-space: normal; max-width: 40em; }
+  code.log { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; white-space: normal;
+    word-break: break-all; user-select: all; }
+  td code.log { display: inline-block; max-width: 36em; }
   #live { margin-left: 8px; } #live.off { color: #8f1d1d; }
   figure.plot { margin: 8px 0 12px; } figure.plot figcaption { font-size: 12px; color: var(--muted); max-width: 760px; }
   svg.memory .grid { stroke: #e8ecf0; } svg.memory .frame, svg.memory .tick { stroke: #8a96a3; }

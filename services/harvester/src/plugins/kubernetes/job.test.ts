@@ -2,7 +2,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildJob, DEFAULT_PILOT_IMAGE, JOB_MOUNT_PATH, jobConfigMapName, kubeParamsSchema } from './job.js';
+import {
+  buildJob,
+  DEFAULT_PILOT_IMAGE,
+  JOB_MOUNT_PATH,
+  jobConfigMapName,
+  jobWalltimeS,
+  kubeParamsSchema,
+  podLogPath,
+  workerPodsPath,
+} from './job.js';
 import { loadPodTemplate } from './pod-template.js';
 
 describe('buildJob, push mode and pod template', () => {
@@ -101,5 +110,40 @@ describe('buildJob, push mode and pod template', () => {
     expect(() => loadPodTemplate(file)).toThrow(/not a v1 Pod/);
     writeFileSync(file, 'kind: Pod\nspec: {}\n');
     expect(() => loadPodTemplate(file)).toThrow(/no spec.containers/);
+  });
+});
+
+describe('walltime and log URLs of a Kubernetes worker', () => {
+  const input = {
+    workerId: 'W1',
+    queue: 'Q',
+    cores: 1,
+    memoryMb: 3000,
+    walltimeS: 600,
+    params: kubeParamsSchema.parse({}),
+    pilotCommand: 'pilot',
+    env: {},
+  };
+
+  it("walltime: the Job's activeDeadlineSeconds (the queue's maxtime), or the pod template's if shorter", () => {
+    expect(jobWalltimeS(buildJob(input))).toBe(600);
+    expect(jobWalltimeS(buildJob({ ...input, walltimeS: 0 }))).toBe(0);
+    const podTemplate = {
+      spec: { activeDeadlineSeconds: 300, containers: [{ name: 'pilot', image: 'p' }] },
+    };
+    expect(jobWalltimeS(buildJob({ ...input, podTemplate }))).toBe(300);
+    expect(jobWalltimeS(buildJob({ ...input, walltimeS: 0, podTemplate }))).toBe(300);
+    expect(jobWalltimeS(buildJob({ ...input, walltimeS: 200, podTemplate }))).toBe(200);
+  });
+
+  it("log URL: the worker's pods by label until the pod is known, then the pod's log", () => {
+    expect(workerPodsPath('panda-workers', 'a1b2-c3')).toBe(
+      '/api/v1/namespaces/panda-workers/pods?labelSelector=panda%2Fworker%3Da1b2-c3',
+    );
+    // a worker id that is not a label value is written as its label
+    expect(workerPodsPath('ns', 'w/1')).toBe('/api/v1/namespaces/ns/pods?labelSelector=panda%2Fworker%3Dw_1');
+    expect(podLogPath('panda-workers', 'panda-a1b2-c3-x7k2p')).toBe(
+      '/api/v1/namespaces/panda-workers/pods/panda-a1b2-c3-x7k2p/log',
+    );
   });
 });

@@ -55,6 +55,30 @@ export const jobConfigMapName = (workerId: string): string => `${jobName(workerI
 /** Label values: at most 63 of `[A-Za-z0-9_.-]`. */
 export const labelValue = (v: string): string => v.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 63);
 
+/**
+ * A worker's log URL until its pod is seen: the API path listing its pod by the worker label
+ * (the pod's name is chosen by the Job controller; `kubectl -n <ns> logs -l panda/worker=<id>`).
+ */
+export const workerPodsPath = (namespace: string, workerId: string): string =>
+  `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?labelSelector=${encodeURIComponent(
+    `${WORKER_LABEL}=${labelValue(workerId)}`,
+  )}`;
+
+/** A pod's log as an API path (`kubectl get --raw <path>`, or `kubectl -n <ns> logs <pod>`). */
+export const podLogPath = (namespace: string, pod: string): string =>
+  `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`;
+
+/**
+ * The walltime a Job holds its pod to (s): the smaller of the Job's activeDeadlineSeconds and the
+ * pod's (a pod template may set one); 0 = no deadline.
+ */
+export function jobWalltimeS(job: V1Job): number {
+  const deadlines = [job.spec?.activeDeadlineSeconds, job.spec?.template.spec?.activeDeadlineSeconds].filter(
+    (s): s is number => typeof s === 'number' && s > 0,
+  );
+  return deadlines.length ? Math.min(...deadlines) : 0;
+}
+
 export interface JobInput {
   workerId: string;
   queue: string;

@@ -8,11 +8,14 @@ import {
   buildJob,
   jobConfigMapName,
   jobName,
+  jobWalltimeS,
   kubeParamsSchema,
   labelValue,
+  podLogPath,
   QUEUE_LABEL,
   tokenSecretName,
   WORKER_LABEL,
+  workerPodsPath,
 } from './job.js';
 import { loadKubeConfig } from './kube-config.js';
 import { kubeWorkerState } from './states.js';
@@ -44,7 +47,10 @@ export class KubeSubmitError extends Error {
  * Kubernetes submitter, monitor and sweeper with @kubernetes/client-node: one batch/v1 Job per
  * worker; status from its Pod and Job, listed by the `panda/worker in (...)` label selector in
  * chunks; kill and sweep delete the Job with its Pods (background propagation, grace 0), its
- * token Secret and (push mode) its job ConfigMap.
+ * token Secret and (push mode) its job ConfigMap. A worker's log URL is an API path: its pod
+ * list by label at submission, the pod's log (`/api/v1/namespaces/<ns>/pods/<pod>/log`) once
+ * check has seen the pod; it is readable while the pod exists (until the worker's end is
+ * recorded and its Job deleted).
  */
 export class KubernetesSubmitter implements SubmitterPlugin {
   readonly name = 'kubernetes';
@@ -96,7 +102,14 @@ export class KubernetesSubmitter implements SubmitterPlugin {
       const job = await this.batch.createNamespacedJob({ namespace: this.o.namespace, body });
       const batchId = job.metadata?.name ?? jobName(spec.workerId);
       this.o.logger.info({ workerId: spec.workerId, queue: spec.queue, batchId }, 'kubernetes job created');
-      return { batchId, state: 'submitted', nativeStatus: 'Job created' };
+      return {
+        batchId,
+        state: 'submitted',
+        nativeStatus: 'Job created',
+        walltimeS: jobWalltimeS(body),
+        // The pod's name is not known yet: its list by label; check() gives the pod's log.
+        logUrl: workerPodsPath(this.o.namespace, spec.workerId),
+      };
     } catch (err) {
       if (tokenSecret) await this.deleteTokenSecret(spec.workerId).catch(() => undefined);
       if (jobConfigMap) await this.deleteJobConfigMap(spec.workerId).catch(() => undefined);
@@ -190,7 +203,13 @@ export class KubernetesSubmitter implements SubmitterPlugin {
     }
     return workers.map((w) => {
       const key = labelValue(w.workerId);
-      return { workerId: w.workerId, ...kubeWorkerState(jobs.get(key), pods.get(key)) };
+      const pod = pods.get(key);
+      const podName = pod?.metadata?.name;
+      return {
+        workerId: w.workerId,
+        ...kubeWorkerState(jobs.get(key), pod),
+        ...(podName ? { logUrl: podLogPath(this.o.namespace, podName) } : {}),
+      };
     });
   }
 

@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createLogger } from '@panda/platform';
 import { startSlurm } from '@panda/testkit';
 import type { SlurmHandle } from '@panda/testkit';
@@ -65,14 +66,17 @@ describe('SlurmSubmitter against a real Slurm', () => {
       'echo "$PANDA_PILOT_QUEUE $PANDA_PILOT_WORKER_ID $PANDA_PILOT_MEMORY_MB $PANDA_PILOT_CORES $SLURM_JOB_PARTITION $SLURM_MEM_PER_NODE"',
     );
     // when it is submitted
-    const { batchId, state } = await p.submit(spec('w-ok'));
+    const { batchId, state, walltimeS, logUrl } = await p.submit(spec('w-ok'));
     expect(batchId).toMatch(/^\d+$/);
     expect(state).toBe('submitted');
+    // with the walltime it asked for (--time=10 minutes) and its output file as log URL
+    expect(walltimeS).toBe(600);
+    expect(logUrl).toBe(pathToFileURL(join(p.workerDir('w-ok'), `slurm-${batchId}.out`)).href);
     const w = { workerId: 'w-ok', queue: 'SLAC_Rubin_Slurm', batchId };
     // then Slurm runs it to COMPLETED, which is `finished`, with the settings in its env
     const s = await until(p, w, ended);
     expect(s).toMatchObject({ state: 'finished', exitCode: 0, nativeStatus: 'COMPLETED' });
-    const out = await readFile(join(p.workerDir('w-ok'), `slurm-${batchId}.out`), 'utf8');
+    const out = await readFile(fileURLToPath(logUrl!), 'utf8');
     expect(out.trim()).toBe('SLAC_Rubin_Slurm w-ok 200 1 rubin 200');
     const script = await readFile(join(p.workerDir('w-ok'), 'submit.sh'), 'utf8');
     expect(script).toContain('#SBATCH --mem=200');

@@ -1,11 +1,21 @@
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { userInfo } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import type { Logger } from '@panda/platform';
+import { fileLogUrl, logUrlFile } from '../log-url.js';
 import { handOver } from '../push-file.js';
 import { chunks, runCommand } from '../run.js';
 import type { SubmitResult, SubmitterPlugin, WorkerRef, WorkerSpec, WorkerStatus } from '../types.js';
 import { WORKER_OOM_ERROR } from '../types.js';
-import { DEFAULT_SLURM_TEMPLATE, parseBatchId, renderSlurmScript, slurmParamsSchema } from './script.js';
+import {
+  DEFAULT_SLURM_TEMPLATE,
+  parseBatchId,
+  parseSlurmTime,
+  renderSlurmScript,
+  sbatchOption,
+  slurmOutputFile,
+  slurmParamsSchema,
+} from './script.js';
 import { isSlurmOom, parseScontrolJob, slurmMemoryKill, slurmWorkerState } from './states.js';
 
 export interface SlurmSubmitterOptions {
@@ -82,8 +92,29 @@ export class SlurmSubmitter implements SubmitterPlugin {
     if (!batchId) {
       throw new SbatchError(`sbatch exited ${res.code}: ${(res.stderr || res.stdout).trim().slice(0, 300)}`);
     }
-    this.o.logger.info({ workerId: spec.workerId, queue: spec.queue, batchId, dir }, 'slurm job submitted');
-    return { batchId, state: 'submitted', nativeStatus: 'PENDING' };
+    const output = this.outputFile(dir, file, script, params.sbatchArgs, batchId);
+    const time = sbatchOption(script, params.sbatchArgs, 'time', 't');
+    this.o.logger.info(
+      { workerId: spec.workerId, queue: spec.queue, batchId, dir, output },
+      'slurm job submitted',
+    );
+    return {
+      batchId,
+      state: 'submitted',
+      nativeStatus: 'PENDING',
+      // No --time: the partition's default limit, unknown here (0).
+      walltimeS: time === undefined ? 0 : (parseSlurmTime(time) ?? 0),
+      logUrl: fileLogUrl(output),
+    };
+  }
+
+  /** The job's output file, from --output as sbatch takes it (default slurm-%j.out in `dir`). */
+  private outputFile(dir: string, file: string, script: string, args: string[], jobId: string): string {
+    return slurmOutputFile(resolve(dir), sbatchOption(script, args, 'output', 'o'), {
+      jobId,
+      jobName: sbatchOption(script, args, 'job-name', 'J') ?? basename(file),
+      user: currentUser(),
+    });
   }
 
   async check(workers: WorkerRef[], signal?: AbortSignal): Promise<WorkerStatus[]> {
@@ -131,9 +162,10 @@ export class SlurmSubmitter implements SubmitterPlugin {
       signal,
     });
     const job = detail.code === 0 ? parseScontrolJob(detail.stdout) : {};
-    const output = await tail(join(this.workerDir(workerId), `slurm-${w.batchId}.out`));
+    const outputFile = logUrlFile(w.logUrl) ?? join(this.workerDir(workerId), `slurm-${w.batchId}.out`);
+    const output = await tail(outputFile);
     const nativeStatus = `${seen.state}${job.reason && job.reason !== 'None' ? ` (${job.reason})` : ''}`;
-    const logHint = `see ${join(this.workerDir(workerId), `slurm-${w.batchId}.out`)}`;
+    const logHint = `see ${outputFile}`;
     const exit = `${job.exitCode ?? '?'}:${job.signal ?? '?'}`;
     if (isSlurmOom(seen.state, output)) {
       // Without cgroups slurmstepd SIGKILLs the whole batch step, pilot included: the pilot
@@ -183,6 +215,15 @@ export class SlurmSubmitter implements SubmitterPlugin {
 /** A shell-style exit status from scontrol's `ExitCode=code:signal` (signal n: 128 + n, e.g. 137). */
 function exitStatus(job: { exitCode?: number; signal?: number }): number | undefined {
   return job.signal ? 128 + job.signal : job.exitCode;
+}
+
+/** The user sbatch runs as (`%u` in an output pattern). */
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env['USER'] ?? '';
+  }
 }
 
 /** The last 8 kB of a file ('' if missing). */
