@@ -82,8 +82,29 @@ class TaskEngine1700000000200 implements MigrationInterface {
   }
 }
 
+/**
+ * An input changes state a few times (defined, picked, finished); with `state` in an index
+ * every change wrote new entries in all its indexes. Inputs are found by (task, node) — the
+ * state lookups (pending loop, commands) are per task and rare — so no index holds a column
+ * that changes, and with room left on each page the changes are heap-only (HOT) updates.
+ */
+class InputsHotUpdates1700000000300 implements MigrationInterface {
+  name = 'InputsHotUpdates1700000000300';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX jedi.task_inputs_task_state`);
+    await q.query(`CREATE INDEX task_inputs_task_node ON jedi.task_inputs (task_id, node_id)`);
+    await q.query(`ALTER TABLE jedi.task_inputs SET (fillfactor = 70)`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE jedi.task_inputs RESET (fillfactor)`);
+    await q.query(`DROP INDEX jedi.task_inputs_task_node`);
+    await q.query(`CREATE INDEX task_inputs_task_state ON jedi.task_inputs (task_id, state)`);
+  }
+}
+
 export const migrations: MigrationClass[] = [
   messagingMigration(SCHEMA),
   Tasks1700000000100,
   TaskEngine1700000000200,
+  InputsHotUpdates1700000000300,
 ];
