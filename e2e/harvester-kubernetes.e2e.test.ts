@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { createGrpcClient, openChannel } from '@panda/platform';
-import { JobServiceDefinition, WorkerServiceDefinition } from '@panda/proto';
+import { JobServiceDefinition, ListJobsRequest, WorkerServiceDefinition } from '@panda/proto';
 import type { TestJob } from '@panda/testkit';
 import {
   repoRootDir,
@@ -174,14 +174,9 @@ describe('harvester on a Kubernetes-backed queue (fake API server, real client)'
     }
     // and each job ran in the worker it was pushed to, whose pilot never asked for a job
     const channel = openChannel(stack.addresses.serverAddr);
-    const { jobs } = await createGrpcClient(JobServiceDefinition, channel).listJobs({
-      workflowId: id,
-      taskId: 0,
-      state: '',
-      queue: '',
-      limit: 10,
-      afterPandaId: 0,
-    });
+    const { jobs } = await createGrpcClient(JobServiceDefinition, channel).listJobs(
+      ListJobsRequest.fromPartial({ workflowId: id, limit: 10 }),
+    );
     channel.close();
     const hchannel = openChannel(stack.addresses.harvesterAddr);
     const { workers } = await createGrpcClient(WorkerServiceDefinition, hchannel).listWorkers({

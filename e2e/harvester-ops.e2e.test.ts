@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createGrpcClient, openChannel } from '@panda/platform';
-import { JobServiceDefinition, QueueServiceDefinition, WorkerServiceDefinition } from '@panda/proto';
+import {
+  JobServiceDefinition,
+  ListJobsRequest,
+  QueueServiceDefinition,
+  WorkerServiceDefinition,
+} from '@panda/proto';
 import type { Job } from '@panda/proto';
 import {
   freePort,
@@ -63,14 +68,9 @@ describe('harvester operations: push queues, queues set offline, worker metrics'
 
   const jobsOf = async (workflowId: number): Promise<Job[]> =>
     (
-      await createGrpcClient(JobServiceDefinition, server).listJobs({
-        workflowId,
-        taskId: 0,
-        state: '',
-        queue: '',
-        limit: 100,
-        afterPandaId: 0,
-      })
+      await createGrpcClient(JobServiceDefinition, server).listJobs(
+        ListJobsRequest.fromPartial({ workflowId, limit: 100 }),
+      )
     ).jobs;
   const workersOf = async (queue: string, state = '') =>
     (await createGrpcClient(WorkerServiceDefinition, harvester).listWorkers({ queue, state, limit: 500 }))

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGrpcClient, openChannel } from '@panda/platform';
-import { JobServiceDefinition, WorkerServiceDefinition } from '@panda/proto';
+import { JobServiceDefinition, ListJobsRequest, WorkerServiceDefinition } from '@panda/proto';
 import type { Job, Worker } from '@panda/proto';
 import type { TestJob } from '@panda/testkit';
 import {
@@ -71,14 +71,9 @@ const workflowFile = (
 async function jobsOf(workflowId: number): Promise<Job[]> {
   const server = openChannel(stack.addresses.serverAddr);
   try {
-    const { jobs } = await createGrpcClient(JobServiceDefinition, server).listJobs({
-      workflowId,
-      taskId: 0,
-      state: '',
-      queue: '',
-      limit: 10,
-      afterPandaId: 0,
-    });
+    const { jobs } = await createGrpcClient(JobServiceDefinition, server).listJobs(
+      ListJobsRequest.fromPartial({ workflowId, limit: 10 }),
+    );
     return jobs;
   } finally {
     server.close();

@@ -2,7 +2,12 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGrpcClient, openChannel } from '@panda/platform';
-import { JobServiceDefinition, QueueServiceDefinition, WorkerServiceDefinition } from '@panda/proto';
+import {
+  JobServiceDefinition,
+  ListJobsRequest,
+  QueueServiceDefinition,
+  WorkerServiceDefinition,
+} from '@panda/proto';
 import {
   repoRootDir,
   startStack,
@@ -66,14 +71,9 @@ describe('pilot tokens: harvester signs one per worker, the gateway requires the
     expect(final.counts).toMatchObject({ total: 3, finished: 3 });
     const server = openChannel(stack.addresses.serverAddr);
     const harvester = openChannel(stack.addresses.harvesterAddr);
-    const { jobs } = await createGrpcClient(JobServiceDefinition, server).listJobs({
-      workflowId: id,
-      taskId: 0,
-      state: '',
-      queue: '',
-      limit: 10,
-      afterPandaId: 0,
-    });
+    const { jobs } = await createGrpcClient(JobServiceDefinition, server).listJobs(
+      ListJobsRequest.fromPartial({ workflowId: id, limit: 10 }),
+    );
     const { workers } = await createGrpcClient(WorkerServiceDefinition, harvester).listWorkers({
       queue: 'SLAC_Rubin',
       state: '',

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGrpcClient, openChannel } from '@panda/platform';
-import { JobServiceDefinition } from '@panda/proto';
+import { JobServiceDefinition, ListJobsRequest } from '@panda/proto';
 import type { Job } from '@panda/proto';
 import { repoRootDir, startStack, submitWorkflow, waitForWorkflow } from '@panda/testkit';
 import type { PandaCli, Stack } from '@panda/testkit';
@@ -84,14 +84,9 @@ describe('pilots running real payloads under limits, with live logs and archives
     workflowId = await submitWorkflow(cli, file);
     await waitForWorkflow(cli, workflowId, { timeoutMs: 120_000 });
     const channel = openChannel(stack.addresses.serverAddr);
-    ({ jobs } = await createGrpcClient(JobServiceDefinition, channel).listJobs({
-      workflowId,
-      taskId: 0,
-      state: '',
-      queue: '',
-      limit: 100,
-      afterPandaId: 0,
-    }));
+    ({ jobs } = await createGrpcClient(JobServiceDefinition, channel).listJobs(
+      ListJobsRequest.fromPartial({ workflowId, limit: 100 }),
+    ));
     channel.close();
   });
   afterAll(async () => {

@@ -3,7 +3,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGrpcClient, openChannel } from '@panda/platform';
-import { JobServiceDefinition, TaskServiceDefinition, WorkflowServiceDefinition } from '@panda/proto';
+import {
+  JobServiceDefinition,
+  ListJobsRequest,
+  TaskServiceDefinition,
+  WorkflowServiceDefinition,
+} from '@panda/proto';
 import type { Job, JobSpec } from '@panda/proto';
 import { findProcessesWithEnv, repoRootDir, startStack } from '@panda/testkit';
 import type { Stack } from '@panda/testkit';
@@ -101,8 +106,7 @@ describe('job and task engine through the whole stack', () => {
     return { workflowId, taskId: task.taskId };
   };
   const jobsOf = async (workflowId: number, state = ''): Promise<Job[]> =>
-    (await clients.jobs.listJobs({ workflowId, taskId: 0, state, queue: '', limit: 100, afterPandaId: 0 }))
-      .jobs;
+    (await clients.jobs.listJobs(ListJobsRequest.fromPartial({ workflowId, state, limit: 100 }))).jobs;
   const workflowEnds = (workflowId: number) =>
     until(
       'the workflow to end',

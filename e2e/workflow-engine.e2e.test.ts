@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGrpcClient, openChannel } from '@panda/platform';
-import { JobServiceDefinition, WorkflowServiceDefinition } from '@panda/proto';
+import { JobServiceDefinition, ListJobsRequest, WorkflowServiceDefinition } from '@panda/proto';
 import type { FinalJobSpec, Job, JobSpec, LabelDefaults, Workflow, WorkflowSpec } from '@panda/proto';
 import { startStack } from '@panda/testkit';
 import type { Stack } from '@panda/testkit';
@@ -100,7 +100,7 @@ describe('workflow engine: release, pruning, final job, cancel and restart', () 
       return ['Finished', 'SubFinished', 'Failed', 'Cancelled'].includes(wf.state) ? wf : undefined;
     });
   const jobsOf = async (workflowId: number): Promise<Job[]> =>
-    (await jobs.listJobs({ workflowId, taskId: 0, state: '', queue: '', limit: 1000, afterPandaId: 0 })).jobs;
+    (await jobs.listJobs(ListJobsRequest.fromPartial({ workflowId, limit: 1000 }))).jobs;
   const row = async (workflowId: number, label: string) =>
     (await idds.getReport({ workflowId })).rows.find((r) => r.label === label)!;
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGrpcClient, openChannel } from '@panda/platform';
-import { JobServiceDefinition, WorkflowServiceDefinition } from '@panda/proto';
+import { JobServiceDefinition, ListJobsRequest, WorkflowServiceDefinition } from '@panda/proto';
 import { repoRootDir, runPanda, startStack, submitWorkflow, waitForWorkflow } from '@panda/testkit';
 import type { PandaCli, Stack } from '@panda/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,14 +48,9 @@ describe('a workflow through every service, each its own process', () => {
 
     // and the jobs ran for real: each pilot reported finished with exit code 0
     const channel = openChannel(stack.addresses.serverAddr);
-    const { jobs } = await createGrpcClient(JobServiceDefinition, channel).listJobs({
-      workflowId: id,
-      taskId: 0,
-      state: '',
-      queue: '',
-      limit: 100,
-      afterPandaId: 0,
-    });
+    const { jobs } = await createGrpcClient(JobServiceDefinition, channel).listJobs(
+      ListJobsRequest.fromPartial({ workflowId: id, limit: 100 }),
+    );
     channel.close();
     expect(jobs).toHaveLength(19);
     expect(jobs.every((j) => j.state === 'finished' && j.exitCode === 0 && j.workerId !== '')).toBe(true);
@@ -122,14 +117,9 @@ describe('a workflow through every service, each its own process', () => {
     expect(final.state).toBe('SubFinished');
     expect(final.counts).toMatchObject({ total: 5, finished: 3, failed: 1, pruned: 1 });
     const channel = openChannel(stack.addresses.serverAddr);
-    const { jobs } = await createGrpcClient(JobServiceDefinition, channel).listJobs({
-      workflowId: id,
-      taskId: 0,
-      state: 'failed',
-      queue: '',
-      limit: 100,
-      afterPandaId: 0,
-    });
+    const { jobs } = await createGrpcClient(JobServiceDefinition, channel).listJobs(
+      ListJobsRequest.fromPartial({ workflowId: id, state: 'failed', limit: 100 }),
+    );
     channel.close();
     expect(jobs.map((j) => [j.name, j.attemptNr, j.exitCode, j.errorCode])).toEqual([
       ['bad_1', 1, 3, 1305],
