@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGrpcClient, openChannel } from '@panda/platform';
 import { WorkflowServiceDefinition } from '@panda/proto';
@@ -8,9 +7,10 @@ import type { WorkflowReport } from '@panda/proto';
 import { repoRootDir, runPanda, startStack, waitForWorkflow } from '@panda/testkit';
 import type { PandaCli, Stack } from '@panda/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scratchDir } from './support/scratch-dir.js';
 
 const root = repoRootDir();
-const dir = mkdtempSync(join(tmpdir(), 'panda-e2e-dag-stream-'));
+const dir = scratchDir('panda-e2e-dag-stream-');
 const MAX_ATTEMPTS = 2;
 
 interface FileJob {

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createGrpcClient, openChannel } from '@panda/platform';
@@ -22,10 +21,11 @@ import {
 import type { PandaCli, Stack } from '@panda/testkit';
 import type { Channel } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scratchDir } from './support/scratch-dir.js';
 import { stringify } from 'yaml';
 
 const root = repoRootDir();
-const dir = mkdtempSync(join(tmpdir(), 'panda-e2e-harvester-ops-'));
+const dir = scratchDir('panda-e2e-harvester-ops-');
 const pilotMain = join(root, 'services', 'pilot', 'dist', 'main.js');
 const secret = 'e2e-secret-shared-by-harvester-and-gateway';
 

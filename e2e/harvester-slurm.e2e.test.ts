@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGrpcClient, openChannel } from '@panda/platform';
 import { JobServiceDefinition, ListJobsRequest, WorkerServiceDefinition } from '@panda/proto';
@@ -16,9 +15,10 @@ import {
 } from '@panda/testkit';
 import type { PandaCli, SlurmHandle, Stack } from '@panda/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scratchDir } from './support/scratch-dir.js';
 
 const root = repoRootDir();
-const dir = mkdtempSync(join(tmpdir(), 'panda-e2e-slurm-'));
+const dir = scratchDir('panda-e2e-slurm-');
 const tokenSecret = 'e2e-secret-shared-by-harvester-and-gateway';
 
 /**

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGrpcClient, openChannel } from '@panda/platform';
 import {
@@ -18,6 +17,7 @@ import {
 } from '@panda/testkit';
 import type { PandaCli, Stack } from '@panda/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scratchDir } from './support/scratch-dir.js';
 
 const root = repoRootDir();
 const secret = 'e2e-secret-shared-by-harvester-and-gateway';
@@ -47,7 +47,7 @@ const tokenStack = (dir: string, harvesterSecret: string) =>
   });
 
 describe('pilot tokens: harvester signs one per worker, the gateway requires them', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'panda-e2e-tokens-'));
+  const dir = scratchDir('panda-e2e-tokens-');
   let stack: Stack;
   let cli: PandaCli;
 
@@ -88,7 +88,7 @@ describe('pilot tokens: harvester signs one per worker, the gateway requires the
 });
 
 describe('a token signed with a secret the gateway does not share', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'panda-e2e-forged-'));
+  const dir = scratchDir('panda-e2e-forged-');
   let stack: Stack;
   let cli: PandaCli;
 

@@ -1,15 +1,15 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRootDir, runPanda, startStack, submitWorkflow, waitForWorkflow } from '@panda/testkit';
 import type { PandaCli, Stack } from '@panda/testkit';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scratchDir } from './support/scratch-dir.js';
 import { stringify } from 'yaml';
 
 const root = repoRootDir();
-const dir = mkdtempSync(join(tmpdir(), 'panda-e2e-monitor-'));
+const dir = scratchDir('panda-e2e-monitor-');
 const artifacts = join(root, 'e2e', 'artifacts');
 const CHROMIUM = '/usr/bin/chromium';
 

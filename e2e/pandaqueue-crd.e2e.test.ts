@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { createGrpcClient, openChannel } from '@panda/platform';
@@ -9,11 +7,12 @@ import { repoRootDir, sleep, startStack, submitWorkflow, waitFor, writeWorkflowF
 import type { PandaCli, Stack } from '@panda/testkit';
 import type { Channel } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scratchDir } from './support/scratch-dir.js';
 import { startFakeKube } from './fake-kube/server.js';
 import type { FakeKube } from './fake-kube/server.js';
 
 const root = repoRootDir();
-const dir = mkdtempSync(join(tmpdir(), 'panda-e2e-pandaqueue-'));
+const dir = scratchDir('panda-e2e-pandaqueue-');
 const QUEUE = 'CRD_Queue';
 const RESOURCE = 'crd-queue';
 const PQ = { group: 'panda.rubin.org', version: 'v1alpha1', plural: 'pandaqueues', namespace: 'default' };

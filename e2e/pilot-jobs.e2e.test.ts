@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGrpcClient, openChannel } from '@panda/platform';
 import { JobServiceDefinition, ListJobsRequest } from '@panda/proto';
@@ -7,10 +6,11 @@ import type { Job } from '@panda/proto';
 import { repoRootDir, startStack, submitWorkflow, waitForWorkflow } from '@panda/testkit';
 import type { PandaCli, Stack } from '@panda/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scratchDir } from './support/scratch-dir.js';
 import { stringify } from 'yaml';
 
 const root = repoRootDir();
-const dir = mkdtempSync(join(tmpdir(), 'panda-e2e-pilot-'));
+const dir = scratchDir('panda-e2e-pilot-');
 const pilotMain = join(root, 'services', 'pilot', 'dist', 'main.js');
 const tokenSecret = 'e2e-shared-secret-for-pilot-tokens';
 

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGrpcClient, openChannel } from '@panda/platform';
 import {
@@ -14,9 +13,10 @@ import { findProcessesWithEnv, repoRootDir, startStack } from '@panda/testkit';
 import type { Stack } from '@panda/testkit';
 import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scratchDir } from './support/scratch-dir.js';
 
 const root = repoRootDir();
-const dir = mkdtempSync(join(tmpdir(), 'panda-e2e-engine-'));
+const dir = scratchDir('panda-e2e-engine-');
 
 const until = async <T>(
   what: string,

@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGrpcClient, openChannel } from '@panda/platform';
 import { JobServiceDefinition, ListJobsRequest, WorkflowServiceDefinition } from '@panda/proto';
@@ -7,8 +5,9 @@ import type { FinalJobSpec, Job, JobSpec, LabelDefaults, Workflow, WorkflowSpec 
 import { startStack } from '@panda/testkit';
 import type { Stack } from '@panda/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scratchDir } from './support/scratch-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'panda-e2e-dag-'));
+const dir = scratchDir('panda-e2e-dag-');
 const until = async <T>(
   what: string,
   probe: () => Promise<T | undefined>,

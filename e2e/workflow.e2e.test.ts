@@ -1,15 +1,15 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGrpcClient, openChannel } from '@panda/platform';
 import { JobServiceDefinition, ListJobsRequest, WorkflowServiceDefinition } from '@panda/proto';
 import { repoRootDir, runPanda, startStack, submitWorkflow, waitForWorkflow } from '@panda/testkit';
 import type { PandaCli, Stack } from '@panda/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scratchDir } from './support/scratch-dir.js';
 import { stringify } from 'yaml';
 
 const root = repoRootDir();
-const dir = mkdtempSync(join(tmpdir(), 'panda-e2e-'));
+const dir = scratchDir('panda-e2e-');
 
 describe('a workflow through every service, each its own process', () => {
   let stack: Stack;
