@@ -113,7 +113,7 @@ export class SlurmSubmitter implements SubmitterPlugin {
     return slurmOutputFile(resolve(dir), sbatchOption(script, args, 'output', 'o'), {
       jobId,
       jobName: sbatchOption(script, args, 'job-name', 'J') ?? basename(file),
-      user: currentUser(),
+      user: currentUser(this.o.baseEnv),
     });
   }
 
@@ -217,12 +217,12 @@ function exitStatus(job: { exitCode?: number; signal?: number }): number | undef
   return job.signal ? 128 + job.signal : job.exitCode;
 }
 
-/** The user sbatch runs as (`%u` in an output pattern). */
-function currentUser(): string {
+/** The user sbatch runs as (`%u` in an output pattern); `USER` of its environment as a fallback. */
+function currentUser(env: NodeJS.ProcessEnv): string {
   try {
     return userInfo().username;
   } catch {
-    return process.env['USER'] ?? '';
+    return env['USER'] ?? '';
   }
 }
 
