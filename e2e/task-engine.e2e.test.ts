@@ -9,7 +9,7 @@ import {
   WorkflowServiceDefinition,
 } from '@panda/proto';
 import type { Job, JobSpec } from '@panda/proto';
-import { findProcessesWithEnv, repoRootDir, startStack } from '@panda/testkit';
+import { findProcessesWithEnv, pollFor, repoRootDir, startStack } from '@panda/testkit';
 import type { Stack } from '@panda/testkit';
 import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,19 +18,8 @@ import { scratchDir } from './support/scratch-dir.js';
 const root = repoRootDir();
 const dir = scratchDir('panda-e2e-engine-');
 
-const until = async <T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> => {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-};
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> =>
+  pollFor(probe, what, { timeoutMs, intervalMs: 250 });
 
 describe('job and task engine through the whole stack', () => {
   let stack: Stack;

@@ -2,25 +2,14 @@ import { join } from 'node:path';
 import { createGrpcClient, openChannel } from '@panda/platform';
 import { JobServiceDefinition, ListJobsRequest, WorkflowServiceDefinition } from '@panda/proto';
 import type { FinalJobSpec, Job, JobSpec, LabelDefaults, Workflow, WorkflowSpec } from '@panda/proto';
-import { startStack } from '@panda/testkit';
+import { pollFor, startStack } from '@panda/testkit';
 import type { Stack } from '@panda/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scratchDir } from './support/scratch-dir.js';
 
 const dir = scratchDir('panda-e2e-dag-');
-const until = async <T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 90_000,
-): Promise<T> => {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-};
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> =>
+  pollFor(probe, what, { timeoutMs, intervalMs: 250 });
 const job = (name: string, parents: string[], command = 'true', label = name.split('_')[0]!): JobSpec => ({
   name,
   label,

@@ -4,6 +4,7 @@ export {
   isHttpOk,
   isPortOpen,
   sleep,
+  pollFor,
   waitFor,
   waitForHttp,
   waitForPort,

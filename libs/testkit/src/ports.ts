@@ -61,24 +61,34 @@ export interface WaitOptions {
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Polls `check` until it returns true. Rejects with `describe` in the message when the timeout
- * passes or `abortIf` gives a reason.
+ * Polls `probe` until it returns a value (not undefined) and returns that value. Rejects with
+ * `describe` in the message when the timeout passes or `abortIf` gives a reason.
  */
-export async function waitFor(
-  check: () => Promise<boolean>,
+export async function pollFor<T>(
+  probe: () => Promise<T | undefined>,
   describe: string,
   options: WaitOptions = {},
-): Promise<void> {
+): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const intervalMs = options.intervalMs ?? 100;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const reason = options.abortIf?.();
     if (reason !== undefined) throw new Error(`${describe}: ${reason}`);
-    if (await check()) return;
+    const value = await probe();
+    if (value !== undefined) return value;
     if (Date.now() >= deadline) throw new Error(`${describe}: not ready after ${timeoutMs / 1000}s`);
     await sleep(intervalMs);
   }
+}
+
+/** Polls `check` until it returns true (see pollFor). */
+export async function waitFor(
+  check: () => Promise<boolean>,
+  describe: string,
+  options: WaitOptions = {},
+): Promise<void> {
+  await pollFor(async () => ((await check()) ? true : undefined), describe, options);
 }
 
 export function waitForPort(port: number, options: WaitOptions & { host?: string } = {}): Promise<void> {
