@@ -64,6 +64,7 @@ async function main(): Promise<void> {
         cores: 1,
         priority: 500,
         walltimeS: 0,
+        gateNodeId: 0,
       }));
       await jobs.insertJobs({ jobs: batch });
     }

@@ -3,8 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** What a simulated pilot saw of one job. */
 export interface SeenJob {
   name: string;
-  /** When server created the job (jedi inserted it), epoch ms. */
-  createdAt: number;
+  /** When the job became dispatchable (created activated, or its gate opened), epoch ms. */
+  activatedAt: number;
   /** When a pilot got it from getJobs, epoch ms. */
   seenAt: number;
 }
@@ -33,6 +33,7 @@ interface JobJson {
   attemptNr: number;
   name: string;
   createdAt: string | null;
+  activatedAt: string | null;
 }
 
 /**
@@ -81,7 +82,8 @@ export async function runSimPilots(o: SimPilotsOptions): Promise<SimPilotsResult
       idleMs = 5;
       const seenAt = Date.now();
       for (const j of jobs) {
-        result.seen.push({ name: j.name, createdAt: j.createdAt ? Date.parse(j.createdAt) : NaN, seenAt });
+        const at = j.activatedAt ?? j.createdAt;
+        result.seen.push({ name: j.name, activatedAt: at ? Date.parse(at) : NaN, seenAt });
       }
       for (const state of ['running', 'finished'] as const) {
         const { results } = await post<{ results: { result: string }[] }>(

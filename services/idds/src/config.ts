@@ -12,6 +12,12 @@ const schema = baseConfigSchema.extend({
   /** BPS splits a label into chunks above this many jobs (30000 in the original's code). */
   maxJobsPerTask: z.coerce.number().int().positive().default(30_000),
   defaultMaxAttempts: z.coerce.number().int().positive().default(3),
+  /**
+   * A node with at least this many children that have it as their only parent is a gate:
+   * those children are staged (their jobs made at submission, `defined` until the gate
+   * finishes), so a wide fan-out starts in one statement. 0 turns staging off.
+   */
+  stageFanoutMin: z.coerce.number().int().nonnegative().default(1000),
   /** How often workflows left in New are re-activated. */
   resumeEveryMs: z.coerce.number().int().positive().default(10_000),
 });

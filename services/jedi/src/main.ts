@@ -17,6 +17,7 @@ import {
   stopGrpcServer,
 } from '@panda/platform';
 import {
+  GateOpened,
   InputsPruned,
   InputsReleased,
   JobsChanged,
@@ -27,6 +28,7 @@ import {
 import { loadJediConfig } from './config.js';
 import { migrations, SCHEMA } from './db/migrations.js';
 import { taskService } from './grpc/handlers.js';
+import { onGateOpened } from './inputs/on-gate-opened.js';
 import { onInputsPruned } from './inputs/on-inputs-pruned.js';
 import { onInputsReleased } from './inputs/on-inputs-released.js';
 import { ENDED_JOB_STATES, onJobsEnded } from './inputs/on-job-ended.js';
@@ -79,7 +81,14 @@ async function main(): Promise<void> {
         (e) => e.taskId,
         (list) => ({ ...list[0]!, nodeIds: list.flatMap((e) => e.nodeIds) }),
       ),
-      handle: onInputsPruned(outbox),
+      handle: onInputsPruned(outbox, jobs),
+    }),
+    new EventConsumer({
+      ...common,
+      durable: 'jedi-gate-opened',
+      filterSubject: 'panda.gate.opened',
+      decoder: GateOpened,
+      handle: onGateOpened(jobs, logger),
     }),
     ...ENDED_JOB_STATES.map(
       (state) =>
@@ -100,7 +109,10 @@ async function main(): Promise<void> {
   const server = createGrpcServer(logger);
   server.add(
     TaskServiceDefinition,
-    taskService(new TaskStore(outbox, db), new TaskCommands(outbox, jobs, generator)),
+    taskService(
+      new TaskStore(outbox, db, (sql, task, staged) => generator.stage(sql, task, staged)),
+      new TaskCommands(outbox, jobs, generator),
+    ),
   );
 
   outbox.start(shutdown.signal);

@@ -144,6 +144,26 @@ class DagWithoutForeignKeys1700000000600 implements MigrationInterface {
   }
 }
 
+/**
+ * Staged fan-out: a child whose only parent has a wide fan-out is `staged` (its job made at
+ * submission, waiting for that parent); the parent is marked as a gate.
+ */
+class StagedNodes1700000000700 implements MigrationInterface {
+  name = 'StagedNodes1700000000700';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE idds.nodes DROP CONSTRAINT nodes_state_check,
+      ADD CONSTRAINT nodes_state_check
+        CHECK (state IN ('unreleased','staged','released','finished','failed','pruned')),
+      ADD COLUMN is_gate boolean NOT NULL DEFAULT false`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`UPDATE idds.nodes SET state = 'unreleased' WHERE state = 'staged'`);
+    await q.query(`ALTER TABLE idds.nodes DROP COLUMN is_gate, DROP CONSTRAINT nodes_state_check,
+      ADD CONSTRAINT nodes_state_check
+        CHECK (state IN ('unreleased','released','finished','failed','pruned'))`);
+  }
+}
+
 export const migrations: MigrationClass[] = [
   messagingMigration(SCHEMA),
   Workflows1700000000100,
@@ -152,4 +172,5 @@ export const migrations: MigrationClass[] = [
   CampaignIndex1700000000400,
   NodesByTask1700000000500,
   DagWithoutForeignKeys1700000000600,
+  StagedNodes1700000000700,
 ];

@@ -2,7 +2,7 @@ import type { ReportRow } from '@panda/proto';
 
 export interface NodeStateCount {
   label: string;
-  state: 'unreleased' | 'released' | 'finished' | 'failed' | 'pruned';
+  state: 'unreleased' | 'staged' | 'released' | 'finished' | 'failed' | 'pruned';
   count: number;
 }
 
@@ -31,7 +31,7 @@ const empty = (label: string): ReportRow => ({
 /**
  * The `bps report` table: one row per label (chunks merged), from DAG node states and the
  * states of the current jobs of released nodes.
- * UNREADY = waiting for parents; SUCCEEDED/FAILED/PRUNED = node outcome; of the released nodes
+ * UNREADY = waiting for parents (staged ones too: their job exists but waits); SUCCEEDED/FAILED/PRUNED = node outcome; of the released nodes
  * still in progress: PENDING = job sent or starting, RUNNING = running/holding/transferring,
  * HELD = throttled (task paused), READY = the rest (activated, or between attempts).
  * EXPECTED = every node of the label.
@@ -47,7 +47,7 @@ export function buildReport(
     const row = rows.get(n.label) ?? empty(n.label);
     rows.set(n.label, row);
     row.expected += n.count;
-    if (n.state === 'unreleased') row.unready += n.count;
+    if (n.state === 'unreleased' || n.state === 'staged') row.unready += n.count;
     else if (n.state === 'finished') row.succeeded += n.count;
     else if (n.state === 'failed') row.failed += n.count;
     else if (n.state === 'pruned') row.pruned += n.count;

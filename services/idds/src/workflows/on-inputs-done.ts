@@ -2,6 +2,7 @@ import type { Outbox, OutgoingEvent, Sql } from '@panda/platform';
 import { InputsPruned, InputsReleased } from '@panda/proto';
 import type { InputsDone } from '@panda/proto';
 import { releaseReadyNodes } from './release.js';
+import { openGates } from './staging.js';
 import type { WorkflowRow } from './workflow-row.js';
 import { workflowEvent } from './workflow-row.js';
 import { workflowStateOf, workflowStates } from './workflow-state.js';
@@ -22,8 +23,17 @@ export function onInputsDone(outbox: Outbox) {
     if (!wf || wf.state !== 'Transforming') return;
     const ids = (status: string) => event.results.filter((r) => r.status === status).map((r) => r.nodeId);
 
-    const { ids: finished } = await markDone(sql, wf, ids('finished'), 'finished');
-    const { ids: failed, wereUnreleased } = await markDone(sql, wf, ids('failed'), 'failed');
+    const done = await markDone(sql, wf, ids('finished'), 'finished');
+    const { ids: failed, wereUnreleased: failedUnreleased } = await markDone(
+      sql,
+      wf,
+      ids('failed'),
+      'failed',
+    );
+    const finished = done.ids;
+    const wereUnreleased = done.wereUnreleased + failedUnreleased;
+    // Staged children of a finished gate start at once (jedi activates their jobs).
+    await openGates(sql, outbox, Number(wf.workflow_id), finished);
     const candidates = [
       ...(await countParents(sql, finished, 'n_parents_done')),
       ...(await countParents(sql, failed, 'n_parents_dead')),
@@ -34,7 +44,7 @@ export function onInputsDone(outbox: Outbox) {
     while (frontier.length) {
       const rows = await sql.query<{ node_id: string; jedi_task_id: string }>(
         `WITH p AS (UPDATE idds.nodes SET state = 'pruned'
-                    WHERE node_id = ANY($1::bigint[]) AND state = 'unreleased' AND n_parents_dead > 0
+                    WHERE node_id = ANY($1::bigint[]) AND state IN ('unreleased', 'staged') AND n_parents_dead > 0
                       AND n_parents_done + n_parents_dead = n_parents
                     RETURNING node_id, task_ref)
          SELECT p.node_id, t.jedi_task_id FROM p JOIN idds.tasks t USING (task_ref) ORDER BY p.node_id`,
@@ -69,7 +79,10 @@ export function onInputsDone(outbox: Outbox) {
   };
 }
 
-/** Adds 1 per settled parent to `column` of its children; returns the children touched. */
+/**
+ * Adds 1 per settled parent to `column` of its children; returns the children touched. A
+ * finished gate's staged children are not counted: the gate opening releases them.
+ */
 async function countParents(
   sql: Sql,
   parents: number[],
@@ -79,7 +92,8 @@ async function countParents(
   const rows = await sql.query<{ node_id: string }>(
     `WITH c AS (SELECT child_id, count(*)::int AS k FROM idds.edges WHERE parent_id = ANY($1::bigint[])
                 GROUP BY child_id)
-     UPDATE idds.nodes n SET ${column} = n.${column} + c.k FROM c WHERE n.node_id = c.child_id RETURNING n.node_id`,
+     UPDATE idds.nodes n SET ${column} = n.${column} + c.k FROM c
+     WHERE n.node_id = c.child_id ${column === 'n_parents_done' ? `AND n.state <> 'staged'` : ''} RETURNING n.node_id`,
     [parents],
   );
   return rows.map((r) => Number(r.node_id));
@@ -131,8 +145,9 @@ async function markDone(
   state: 'finished' | 'failed',
 ): Promise<{ ids: number[]; wereUnreleased: number }> {
   if (nodeIds.length === 0) return { ids: [], wereUnreleased: 0 };
-  // A failure may come for a node never released: its task was killed or finished early.
-  const from = state === 'failed' ? ['released', 'unreleased'] : ['released'];
+  // A failure may come for a node never released: its task was killed or finished early. A
+  // staged node's job may end before idds has recorded its gate opening.
+  const from = state === 'failed' ? ['released', 'unreleased', 'staged'] : ['released', 'staged'];
   const rows = await sql.query<{ node_id: string; was: string }>(
     `WITH t AS (SELECT node_id, state AS was FROM idds.nodes
                 WHERE workflow_id = $1 AND node_id = ANY($2::bigint[]) AND state = ANY($4::text[]) FOR UPDATE)
@@ -141,7 +156,7 @@ async function markDone(
   );
   return {
     ids: rows.map((r) => Number(r.node_id)),
-    wereUnreleased: rows.filter((r) => r.was === 'unreleased').length,
+    wereUnreleased: rows.filter((r) => r.was === 'unreleased' || r.was === 'staged').length,
   };
 }
 

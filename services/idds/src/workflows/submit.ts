@@ -2,6 +2,7 @@ import type { Logger, Outbox, Sql } from '@panda/platform';
 import type { SubmitWorkflowChunk, TaskInputSpec, TaskServiceClient, WorkflowSpec } from '@panda/proto';
 import { planTasks } from './plan-tasks.js';
 import { releaseReadyNodes } from './release.js';
+import { stageFanouts, unstage } from './staging.js';
 import { finalJobNode, resolveJob } from './resolve.js';
 import { storeWorkflow } from './store-workflow.js';
 import { StreamIngest } from './stream-submit.js';
@@ -15,12 +16,15 @@ const ACTIVATION_PAGE = 10_000;
 export interface SubmitOptions {
   maxJobsPerTask: number;
   defaultMaxAttempts: number;
+  /** Fan-out from which a node's only-child-of-it children are staged; 0: never. */
+  stageFanoutMin: number;
 }
 
 /**
  * Submission in three steps, each safe to repeat:
  * 1. validate, then store workflow, tasks, nodes and edges in one transaction (state New);
- * 2. ask jedi for one task per label chunk (idempotent there);
+ * 2. stage the children of wide fan-outs, then ask jedi for one task per label chunk
+ *    (idempotent there; staged inputs get their jobs now);
  * 3. record jedi's task ids, move to Transforming and release the roots, with the events.
  * A workflow left in New by a crash between steps is finished by `resumeNew`.
  */
@@ -79,6 +83,9 @@ export class WorkflowSubmitter {
       workflowId,
     ]);
     if (!wf || wf.state !== 'New') return;
+    const staged = await stageFanouts(this.db, workflowId, this.options.stageFanoutMin);
+    if (staged) this.logger.info({ workflowId, staged }, 'wide fan-outs staged');
+    const unstaged: number[] = [];
     const tasks = await this.db.query<TaskRow>(
       `SELECT * FROM idds.tasks WHERE workflow_id = $1 ORDER BY task_ref`,
       [workflowId],
@@ -95,9 +102,11 @@ export class WorkflowSubmitter {
           command: string;
           memory_mb: number;
           cores: number;
+          gate: string | null;
         }>(
-          `SELECT node_id, name, command, memory_mb, cores FROM idds.nodes
-           WHERE task_ref = $1 AND node_id > $2 ORDER BY node_id LIMIT $3`,
+          `SELECT n.node_id, n.name, n.command, n.memory_mb, n.cores,
+             CASE WHEN n.state = 'staged' THEN (SELECT e.parent_id FROM idds.edges e WHERE e.child_id = n.node_id) END AS gate
+           FROM idds.nodes n WHERE n.task_ref = $1 AND n.node_id > $2 ORDER BY n.node_id LIMIT $3`,
           [t.task_ref, after, ACTIVATION_PAGE],
         );
         if (page.length === 0 && !first) break;
@@ -107,6 +116,7 @@ export class WorkflowSubmitter {
           command: n.command,
           memoryMb: n.memory_mb,
           cores: n.cores,
+          gateNodeId: Number(n.gate ?? 0),
         }));
         const res = await this.jedi.createTasks(
           {
@@ -131,6 +141,7 @@ export class WorkflowSubmitter {
           { signal },
         );
         if (first) created.push(...res.tasks);
+        for (const t of res.tasks) unstaged.push(...t.unstagedNodeIds);
         first = false;
         if (page.length < ACTIVATION_PAGE) break;
         after = page[page.length - 1]!.node_id;
@@ -147,6 +158,7 @@ export class WorkflowSubmitter {
          WHERE t.workflow_id = $1 AND t.name = c.name`,
         [workflowId, created.map((t) => t.name), created.map((t) => t.taskId)],
       );
+      await unstage(sql, unstaged);
       workflowStates.assertMove(locked.state, 'Transforming');
       const [moved] = await sql.query<WorkflowRow>(
         `UPDATE idds.workflows SET state = 'Transforming', updated_at = now() WHERE workflow_id = $1 RETURNING *`,

@@ -25,8 +25,14 @@ export interface InputRow {
 
 export const walltimeOf = (task: TaskRow, input: InputRow): number => input.walltime_s || task.walltime_s;
 
-/** The job for one attempt at an input on a brokered queue. */
-export function jobFor(task: TaskRow, input: InputRow, attemptNr: number, queue: string): NewJob {
+/** The job for one attempt at an input on a brokered queue (staged behind a gate, or not: 0). */
+export function jobFor(
+  task: TaskRow,
+  input: InputRow,
+  attemptNr: number,
+  queue: string,
+  gateNodeId = 0,
+): NewJob {
   return {
     taskId: Number(task.task_id),
     inputId: Number(input.input_id),
@@ -41,5 +47,6 @@ export function jobFor(task: TaskRow, input: InputRow, attemptNr: number, queue:
     cores: input.cores,
     priority: task.priority,
     walltimeS: walltimeOf(task, input),
+    gateNodeId,
   };
 }

@@ -30,28 +30,10 @@ export class JobGenerator {
 
   async generate(sql: Sql, task: TaskRow, attempts: Attempt[]): Promise<TaskRow> {
     if (attempts.length === 0) return task;
-    const queues = await this.queues.get();
-    const jobs: NewJob[] = [];
-    const stuck: Attempt[] = [];
-    const reasons = new Set<string>();
-    const decided = new Map<string, ReturnType<typeof broker>>();
-    for (const a of attempts) {
-      const need = {
-        memoryMb: a.input.memory_mb,
-        cores: a.input.cores,
-        walltimeS: walltimeOf(task, a.input),
-        queue: task.queue,
-        site: task.site,
-      };
-      const key = `${need.memoryMb}/${need.cores}/${need.walltimeS}`;
-      const result = decided.get(key) ?? broker(queues, need);
-      decided.set(key, result);
-      if (result.queue !== undefined) jobs.push(jobFor(task, a.input, a.attemptNr, result.queue));
-      else {
-        stuck.push(a);
-        reasons.add(result.reason);
-      }
-    }
+    const { jobs, stuck, reasons } = await this.brokerAll(
+      task,
+      attempts.map((a) => ({ ...a, gateNodeId: 0 })),
+    );
     await this.submit(sql, jobs);
     if (stuck.length) {
       await sql.query(
@@ -72,6 +54,53 @@ export class JobGenerator {
       t = await moveTask(sql, this.outbox, { ...t, pending_reason: '' }, 'running');
     }
     return t;
+  }
+
+  /**
+   * Makes at once the jobs of inputs staged behind a gate (their one parent, not finished
+   * yet): `defined` in server until jedi hears the gate opened. Returns the node ids of the
+   * inputs no queue fits now; they stay `defined` here and wait for an ordinary release.
+   */
+  async stage(sql: Sql, task: TaskRow, staged: { input: InputRow; gateNodeId: number }[]): Promise<number[]> {
+    if (staged.length === 0) return [];
+    const { jobs, stuck } = await this.brokerAll(
+      task,
+      staged.map((s) => ({ input: s.input, attemptNr: s.input.attempt_nr + 1, gateNodeId: s.gateNodeId })),
+    );
+    await this.submit(sql, jobs);
+    if (jobs.length && task.state === 'ready') await moveTask(sql, this.outbox, task, 'running');
+    return stuck.map((a) => Number(a.input.node_id));
+  }
+
+  /** Brokers each distinct need (memory, cores, walltime) once. */
+  private async brokerAll(
+    task: TaskRow,
+    attempts: (Attempt & { gateNodeId: number })[],
+  ): Promise<{ jobs: NewJob[]; stuck: Attempt[]; reasons: Set<string> }> {
+    const queues = await this.queues.get();
+    const jobs: NewJob[] = [];
+    const stuck: Attempt[] = [];
+    const reasons = new Set<string>();
+    const decided = new Map<string, ReturnType<typeof broker>>();
+    for (const a of attempts) {
+      const need = {
+        memoryMb: a.input.memory_mb,
+        cores: a.input.cores,
+        walltimeS: walltimeOf(task, a.input),
+        queue: task.queue,
+        site: task.site,
+      };
+      const key = `${need.memoryMb}/${need.cores}/${need.walltimeS}`;
+      const result = decided.get(key) ?? broker(queues, need);
+      decided.set(key, result);
+      if (result.queue !== undefined)
+        jobs.push(jobFor(task, a.input, a.attemptNr, result.queue, a.gateNodeId));
+      else {
+        stuck.push(a);
+        reasons.add(result.reason);
+      }
+    }
+    return { jobs, stuck, reasons };
   }
 
   private async submit(sql: Sql, jobs: NewJob[]): Promise<void> {

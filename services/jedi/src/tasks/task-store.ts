@@ -1,7 +1,8 @@
 import { InvalidArgumentError, NotFoundError } from '@panda/platform';
 import type { Outbox, OutgoingEvent, Sql } from '@panda/platform';
 import { TaskChanged } from '@panda/proto';
-import type { CreatedTask, CreateTasksRequest, Task } from '@panda/proto';
+import type { CreatedTask, CreateTasksRequest, Task, TaskInputSpec } from '@panda/proto';
+import type { InputRow } from '../inputs/input-row.js';
 import { taskStates } from './task-state.js';
 import type { TaskState } from './task-state.js';
 
@@ -81,13 +82,24 @@ export async function moveTask(sql: Sql, outbox: Outbox, row: TaskRow, to: TaskS
   return moved!;
 }
 
+/** Makes the jobs of staged inputs at once; returns the node ids it could not stage. */
+export type Stager = (
+  sql: Sql,
+  task: TaskRow,
+  staged: { input: InputRow; gateNodeId: number }[],
+) => Promise<number[]>;
+
 export class TaskStore {
   constructor(
     private readonly outbox: Outbox,
     private readonly sql: Sql,
+    private readonly stager: Stager,
   ) {}
 
-  /** Creates tasks and their inputs. Idempotent per (workflow, task name) and per node. */
+  /**
+   * Creates tasks and their inputs. Idempotent per (workflow, task name) and per node.
+   * Inputs with a gate are staged: their jobs are made now, waiting for the gate to open.
+   */
   async create(req: CreateTasksRequest): Promise<CreatedTask[]> {
     req.tasks.forEach((t, i) => {
       if (!t.name) throw new InvalidArgumentError(`tasks[${i}].name`, 'is empty');
@@ -128,11 +140,11 @@ export class TaskStore {
             ])
           )[0]!;
         // Inputs may come over several calls (big workflows are activated page by page).
-        const added = await sql.query(
+        const added = await sql.query<InputRow>(
           `INSERT INTO jedi.task_inputs (task_id, node_id, name, command, memory_mb, base_memory_mb, cores, state)
            SELECT $1, n, nm, c, m, m, k, 'defined'
            FROM unnest($2::bigint[], $3::text[], $4::text[], $5::int[], $6::int[]) AS u(n, nm, c, m, k)
-           ON CONFLICT (node_id) DO NOTHING RETURNING input_id`,
+           ON CONFLICT (node_id) DO NOTHING RETURNING *`,
           [
             row.task_id,
             t.inputs.map((i) => i.nodeId),
@@ -149,10 +161,40 @@ export class TaskStore {
           ]);
         }
         if (inserted[0]) await this.outbox.write(sql, [taskEvent(row, '')]);
-        created.push({ name: t.name, taskId: Number(row.task_id) });
+        created.push({
+          name: t.name,
+          taskId: Number(row.task_id),
+          unstagedNodeIds: await this.stage(sql, row, t.inputs, added),
+        });
       }
       return created;
     });
+  }
+
+  /**
+   * Stages the inputs asked to be staged. A repeated call stages nothing new; it reports
+   * those still without a job (a crash came between), so idds releases them the usual way.
+   */
+  private async stage(sql: Sql, task: TaskRow, specs: TaskInputSpec[], added: InputRow[]): Promise<number[]> {
+    const gateOf = new Map(specs.filter((i) => i.gateNodeId > 0).map((i) => [i.nodeId, i.gateNodeId]));
+    if (gateOf.size === 0) return [];
+    const fresh = added.filter((i) => gateOf.has(Number(i.node_id)));
+    const unstaged =
+      fresh.length === 0
+        ? []
+        : await this.stager(
+            sql,
+            task,
+            fresh.map((input) => ({ input, gateNodeId: gateOf.get(Number(input.node_id))! })),
+          );
+    const freshIds = new Set(fresh.map((i) => Number(i.node_id)));
+    const earlier = [...gateOf.keys()].filter((n) => !freshIds.has(n));
+    if (earlier.length === 0) return unstaged;
+    const waiting = await sql.query<{ node_id: string }>(
+      `SELECT node_id FROM jedi.task_inputs WHERE task_id = $1 AND node_id = ANY($2::bigint[]) AND state = 'defined'`,
+      [task.task_id, earlier],
+    );
+    return [...unstaged, ...waiting.map((r) => Number(r.node_id))];
   }
 
   async get(taskId: number): Promise<Task> {

@@ -16,6 +16,7 @@ export function jobToJson(job: Job): Record<string, unknown> {
   return {
     ...job,
     createdAt: iso(job.createdAt),
+    activatedAt: iso(job.activatedAt),
     stateChangedAt: iso(job.stateChangedAt),
     startTime: iso(job.startTime),
     endTime: iso(job.endTime),

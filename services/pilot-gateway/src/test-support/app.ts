@@ -36,6 +36,8 @@ export const job = (over: Partial<Job> = {}): Job => ({
   endTime: undefined,
   errors: [],
   metrics: undefined,
+  activatedAt: new Date('2025-01-01T00:00:00Z'),
+  gateNodeId: 0,
   ...over,
 });
 

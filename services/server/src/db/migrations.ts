@@ -139,6 +139,24 @@ class LeanerJobIndexes1700000000600 implements MigrationInterface {
   }
 }
 
+/**
+ * Staged jobs: made ahead of their release in `defined`, behind a gate (the DAG node that is
+ * their one parent), and activated in one statement when it finishes. `activated_at` says
+ * when a job became dispatchable, the start of release latency as users see it.
+ */
+class StagedJobs1700000000700 implements MigrationInterface {
+  name = 'StagedJobs1700000000700';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE server.jobs ADD COLUMN gate_node_id bigint NOT NULL DEFAULT 0,
+      ADD COLUMN activated_at timestamptz`);
+    await q.query(`CREATE INDEX jobs_gate ON server.jobs (task_id, gate_node_id) WHERE state = 'defined'`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX server.jobs_gate`);
+    await q.query(`ALTER TABLE server.jobs DROP COLUMN gate_node_id, DROP COLUMN activated_at`);
+  }
+}
+
 export const migrations: MigrationClass[] = [
   messagingMigration(SCHEMA),
   Jobs1700000000100,
@@ -147,4 +165,5 @@ export const migrations: MigrationClass[] = [
   MonitorIndexes1700000000400,
   ErrorIndexes1700000000500,
   LeanerJobIndexes1700000000600,
+  StagedJobs1700000000700,
 ];

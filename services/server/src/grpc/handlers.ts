@@ -23,6 +23,7 @@ function checkNewJob(j: NewJob, i: number, catalogue: QueueCatalogue): void {
   if (j.memoryMb < 0 || j.cores < 0 || j.walltimeS < 0) {
     throw new InvalidArgumentError(field, `job ${j.name}: memory, cores and walltime must not be negative`);
   }
+  if (j.gateNodeId < 0) throw new InvalidArgumentError(`${field}.gateNodeId`, 'must not be negative');
 }
 
 export function jobService(
@@ -71,6 +72,11 @@ export function jobService(
     },
     async setJobsPriority(req) {
       return { changed: await commands.setPriority(req.taskId, req.priority) };
+    },
+    async activateJobs(req) {
+      if (req.taskId <= 0) throw new InvalidArgumentError('taskId', 'must be > 0');
+      if (req.gateNodeId <= 0) throw new InvalidArgumentError('gateNodeId', 'must be > 0');
+      return { changed: await store.activate(req.taskId, req.gateNodeId, req.held) };
     },
   };
 }

@@ -22,6 +22,7 @@ const newJob = (inputId: number, extra: Partial<NewJob> = {}): NewJob => ({
   cores: 1,
   priority: 500,
   walltimeS: 3600,
+  gateNodeId: 0,
   ...extra,
 });
 const acquire = (store: JobStore, n: number, extra = {}) =>
@@ -63,6 +64,45 @@ describe('server job store against PostgreSQL', () => {
     const again = await store.insertJobs([newJob(900_001)]);
     expect(again[0]!.pandaId).toBe(first.find((j) => j.inputId === 900_001)!.pandaId);
     await db.query(`DELETE FROM server.jobs WHERE input_id >= 900000`);
+  });
+
+  it('keeps staged jobs defined until their gate opens, then activates them in one go', async () => {
+    // given three jobs of task 31 staged behind node 77, one behind node 78, one not staged
+    const gated = (inputId: number, gateNodeId: number) => newJob(inputId, { taskId: 31, gateNodeId });
+    await store.insertJobs([gated(910_001, 77), gated(910_002, 77), gated(910_003, 77), gated(910_004, 78)]);
+    await store.insertJobs([newJob(910_005, { taskId: 31 })]);
+    const stateOf = async () =>
+      Object.fromEntries(
+        (
+          await db.query<{ input_id: string; state: string; activated: boolean }>(
+            `SELECT input_id, state, activated_at IS NOT NULL AS activated FROM server.jobs WHERE task_id = 31`,
+          )
+        ).map((r) => [Number(r.input_id), `${r.state}${r.activated ? '+at' : ''}`]),
+      );
+    // then only the unstaged one can be dispatched
+    expect(await stateOf()).toEqual({
+      910001: 'defined',
+      910002: 'defined',
+      910003: 'defined',
+      910004: 'defined',
+      910005: 'activated+at',
+    });
+    const before = await acquire(store, 10);
+    expect(before.map((j) => j.inputId)).toEqual([910_005]);
+
+    // when gate 77 opens (twice: a redelivered event)
+    expect(await store.activate(31, 77, false)).toBe(3);
+    expect(await store.activate(31, 77, false)).toBe(0);
+    // and gate 78 opens while the task is paused
+    expect(await store.activate(31, 78, true)).toBe(1);
+
+    // then the three are activated with their time, the paused one throttled
+    const after = await stateOf();
+    expect(after).toMatchObject({ 910001: 'activated+at', 910002: 'activated+at', 910004: 'throttled+at' });
+    const got = await acquire(store, 10);
+    expect(got.map((j) => j.inputId).sort()).toEqual([910_001, 910_002, 910_003]);
+    expect(got.every((j) => j.activatedAt instanceof Date && j.gateNodeId === 77)).toBe(true);
+    await db.query(`DELETE FROM server.jobs WHERE task_id = 31`);
   });
 
   it('hands each of 10k jobs to exactly one of 50 racing pilots', async () => {

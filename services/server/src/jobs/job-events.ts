@@ -23,7 +23,10 @@ export function jobChange(r: JobRow, previous: string): JobChange {
   };
 }
 
-/** One `panda.job.<state>` message per target state, carrying every job that moved there. */
+/** Jobs per message: a staged fan-out activates tens of thousands at once (NATS caps a message). */
+const MAX_JOBS_PER_EVENT = 5000;
+
+/** `panda.job.<state>` messages per target state, carrying the jobs that moved there. */
 export function jobEvents(changes: JobChange[], at = new Date()): OutgoingEvent[] {
   const byState = new Map<string, JobChange[]>();
   for (const c of changes) {
@@ -31,8 +34,12 @@ export function jobEvents(changes: JobChange[], at = new Date()): OutgoingEvent[
     list.push(c);
     byState.set(c.state, list);
   }
-  return [...byState].map(([state, jobs]) => ({
-    subject: `panda.job.${state}`,
-    payload: JobsChanged.encode({ state, jobs, at }).finish(),
-  }));
+  return [...byState].flatMap(([state, all]) => {
+    const out: OutgoingEvent[] = [];
+    for (let i = 0; i < all.length; i += MAX_JOBS_PER_EVENT) {
+      const jobs = all.slice(i, i + MAX_JOBS_PER_EVENT);
+      out.push({ subject: `panda.job.${state}`, payload: JobsChanged.encode({ state, jobs, at }).finish() });
+    }
+    return out;
+  });
 }

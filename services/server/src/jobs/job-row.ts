@@ -30,6 +30,8 @@ export interface JobRow {
   errors: JobError[];
   metrics: JobMetrics | null;
   kill_state: 'cancelled' | 'closed' | null;
+  gate_node_id: string;
+  activated_at: Date | null;
 }
 
 export function toJob(r: JobRow): Job {
@@ -61,5 +63,7 @@ export function toJob(r: JobRow): Job {
     endTime: r.end_time ?? undefined,
     errors: r.errors,
     metrics: r.metrics ?? undefined,
+    activatedAt: r.activated_at ?? undefined,
+    gateNodeId: Number(r.gate_node_id),
   };
 }

@@ -14,13 +14,16 @@ import { toJob } from './job-row.js';
 import { decideUpdate, jobStates } from './job-state.js';
 import type { JobState } from './job-state.js';
 
+const ACTIVATION_CHUNK = 5000;
+
 /** The server's job table: every write goes with its outbox events in one transaction. */
 export class JobStore {
   constructor(private readonly outbox: Outbox) {}
 
   /**
-   * Inserts jobs as `activated`. Idempotent on (input_id, attempt_nr): a repeat returns the
-   * panda id given the first time and emits nothing.
+   * Inserts jobs as `activated`, or `defined` when staged behind a gate (see `activate`).
+   * Idempotent on (input_id, attempt_nr): a repeat returns the panda id given the first time
+   * and emits nothing.
    */
   async insertJobs(jobs: NewJob[]): Promise<{ inputId: number; attemptNr: number; pandaId: number }[]> {
     if (jobs.length === 0) return [];
@@ -28,9 +31,11 @@ export class JobStore {
       const col = <K extends keyof NewJob>(k: K) => jobs.map((j) => j[k]);
       const inserted = await sql.query<JobRow>(
         `INSERT INTO server.jobs (task_id, input_id, workflow_id, label, name, command, queue, attempt_nr,
-           max_attempts, memory_mb, cores, priority, walltime_s, state)
-         SELECT *, 'activated' FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
-           $6::text[], $7::text[], $8::int[], $9::int[], $10::int[], $11::int[], $12::int[], $13::int[])
+           max_attempts, memory_mb, cores, priority, walltime_s, gate_node_id, state, activated_at)
+         SELECT *, CASE WHEN g = 0 THEN 'activated' ELSE 'defined' END, CASE WHEN g = 0 THEN now() END
+         FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+           $8::int[], $9::int[], $10::int[], $11::int[], $12::int[], $13::int[], $14::bigint[])
+           AS u(t, i, w, l, n, c, q, a, ma, m, k, p, wt, g)
          ON CONFLICT (input_id, attempt_nr) DO NOTHING
          RETURNING *`,
         [
@@ -47,6 +52,7 @@ export class JobStore {
           col('cores'),
           col('priority'),
           col('walltimeS'),
+          col('gateNodeId'),
         ],
       );
       await this.outbox.write(sql, jobEvents(inserted.map((r) => jobChange(r, ''))));
@@ -61,6 +67,34 @@ export class JobStore {
         pandaId: Number(r.panda_id),
       }));
     });
+  }
+
+  /**
+   * A gate opened: the task's jobs staged behind it go `activated` (or `throttled` when the
+   * task is paused, so a resume activates them), 5000 per transaction: the first ones can be
+   * dispatched while the rest are activated, and `activated_at` (the transaction's start)
+   * stays within one short transaction of when they became visible. Repeats change nothing.
+   */
+  async activate(taskId: number, gateNodeId: number, held: boolean): Promise<number> {
+    const to = held ? 'throttled' : 'activated';
+    let total = 0;
+    for (;;) {
+      const n = await this.outbox.tx(async (sql) => {
+        const rows = await sql.query<JobRow>(
+          `UPDATE server.jobs SET state = $3, activated_at = now(), state_changed_at = now(), modified_at = now()
+           WHERE panda_id IN (SELECT panda_id FROM server.jobs
+                              WHERE task_id = $1 AND gate_node_id = $2 AND state = 'defined'
+                              LIMIT $4 FOR UPDATE SKIP LOCKED)
+           RETURNING panda_id, task_id, input_id, workflow_id, state, attempt_nr, exit_code, error_code,
+             error_diag, queue, errors, memory_mb, walltime_s`,
+          [taskId, gateNodeId, to, ACTIVATION_CHUNK],
+        );
+        await this.outbox.write(sql, jobEvents(rows.map((r) => jobChange(r, 'defined'))));
+        return rows.length;
+      });
+      total += n;
+      if (n < ACTIVATION_CHUNK) return total;
+    }
   }
 
   /**

@@ -29,6 +29,7 @@ const newJob = (extra: Partial<NewJob> = {}): NewJob => ({
   cores: 1,
   priority: 500,
   walltimeS: 0,
+  gateNodeId: 0,
   ...extra,
 });
 const update = (pandaId: number, state: string, extra: Partial<JobUpdate> = {}): JobUpdate => ({
