@@ -99,7 +99,7 @@ describe('staged fan-out: jobs made ahead, activated when the parent finishes', 
     // given a root that runs 3 s with four children, one of which has a child of its own
     const id = await submit('fanout', [
       job('root_1', [], 'sleep 3'),
-      ...kids(4, 'root_1'),
+      ...kids(4, 'root_1', 'sleep 2'),
       job('after_1', ['kid_1']),
     ]);
     // then while the root runs, the children's jobs already exist, waiting `defined` behind it
@@ -113,7 +113,14 @@ describe('staged fan-out: jobs made ahead, activated when the parent finishes', 
     expect((await idds.getWorkflow({ workflowId: id })).counts).toMatchObject({ released: 1, unreleased: 5 });
     expect((await jobsOf(id)).some((j) => j.name === 'after_1')).toBe(false);
 
-    // when the root finishes, then the workflow finishes with one attempt per child
+    // when the root finishes, then the children count as released at once, though still staged
+    const released = await until('the children to be released', async () => {
+      const r = await row(id, 'kid');
+      return r.unready === 0 && r.succeeded === 0 ? r : undefined;
+    });
+    expect(released.ready + released.pending + released.running).toBe(4);
+    expect((await idds.getWorkflow({ workflowId: id })).counts).toMatchObject({ released: 5, unreleased: 1 });
+    // and the workflow finishes with one attempt per child
     const wf = await ended(id);
     expect(wf.state).toBe('Finished');
     expect(wf.counts).toMatchObject({ total: 6, released: 6, finished: 6, unreleased: 0 });

@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** What a simulated pilot saw of one job. */
 export interface SeenJob {
   name: string;
-  /** When the job became dispatchable (created activated, or its gate opened), epoch ms. */
+  pandaId: number;
+  /** The job's `activated_at` (the activating transaction's start), epoch ms. */
   activatedAt: number;
   /** When a pilot got it from getJobs, epoch ms. */
   seenAt: number;
@@ -83,7 +84,12 @@ export async function runSimPilots(o: SimPilotsOptions): Promise<SimPilotsResult
       const seenAt = Date.now();
       for (const j of jobs) {
         const at = j.activatedAt ?? j.createdAt;
-        result.seen.push({ name: j.name, activatedAt: at ? Date.parse(at) : NaN, seenAt });
+        result.seen.push({
+          name: j.name,
+          pandaId: j.pandaId,
+          activatedAt: at ? Date.parse(at) : NaN,
+          seenAt,
+        });
       }
       for (const state of ['running', 'finished'] as const) {
         const { results } = await post<{ results: { result: string }[] }>(

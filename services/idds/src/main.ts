@@ -17,7 +17,6 @@ import {
   stopGrpcServer,
 } from '@panda/platform';
 import {
-  GateOpened,
   InputsDone,
   JobServiceDefinition,
   TaskServiceDefinition,
@@ -27,7 +26,6 @@ import { loadIddsConfig } from './config.js';
 import { migrations, SCHEMA } from './db/migrations.js';
 import { workflowService } from './grpc/handlers.js';
 import { onInputsDone } from './workflows/on-inputs-done.js';
-import { onGateOpened } from './workflows/staging.js';
 import { WorkflowControl } from './workflows/control.js';
 import { WorkflowQueries } from './workflows/queries.js';
 import { WorkflowSubmitter } from './workflows/submit.js';
@@ -64,17 +62,6 @@ async function main(): Promise<void> {
     handle: onInputsDone(outbox),
     afterCommit: () => outbox.kick(),
   });
-  const gates = new EventConsumer({
-    db,
-    js: bus.js,
-    jsm: bus.jsm,
-    logger,
-    durable: 'idds-gate-opened',
-    filterSubject: 'panda.gate.opened',
-    decoder: GateOpened,
-    handle: onGateOpened(),
-    afterCommit: () => outbox.kick(),
-  });
   const server = createGrpcServer(logger);
   server.add(
     WorkflowServiceDefinition,
@@ -83,7 +70,6 @@ async function main(): Promise<void> {
 
   outbox.start(shutdown.signal);
   await consumer.start();
-  await gates.start();
   const resumer = setInterval(() => void submitter.resumeNew(config.resumeEveryMs), config.resumeEveryMs);
   const port = await listenGrpc(server, config.grpcHost, config.grpcPort);
   logger.info({ port }, 'idds listening');
@@ -92,7 +78,6 @@ async function main(): Promise<void> {
   shutdown.add('grpc', (signal) => stopGrpcServer(server, signal));
   shutdown.add('resumer', () => clearInterval(resumer));
   shutdown.add('consumer', () => consumer.stop());
-  shutdown.add('gates', () => gates.stop());
   shutdown.add('outbox', () => outbox.stopped());
   shutdown.add('nats', () => closeBus(bus));
   shutdown.add('channels', () => {

@@ -155,8 +155,10 @@ class StagedNodes1700000000700 implements MigrationInterface {
       ADD CONSTRAINT nodes_state_check
         CHECK (state IN ('unreleased','staged','released','finished','failed','pruned')),
       ADD COLUMN is_gate boolean NOT NULL DEFAULT false`);
+    await q.query(`CREATE INDEX nodes_gates ON idds.nodes (workflow_id) WHERE is_gate`);
   }
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX idds.nodes_gates`);
     await q.query(`UPDATE idds.nodes SET state = 'unreleased' WHERE state = 'staged'`);
     await q.query(`ALTER TABLE idds.nodes DROP COLUMN is_gate, DROP CONSTRAINT nodes_state_check,
       ADD CONSTRAINT nodes_state_check

@@ -31,9 +31,9 @@ export function onInputsDone(outbox: Outbox) {
       'failed',
     );
     const finished = done.ids;
-    const wereUnreleased = done.wereUnreleased + failedUnreleased;
     // Staged children of a finished gate start at once (jedi activates their jobs).
-    await openGates(sql, outbox, Number(wf.workflow_id), finished);
+    const gated = await openGates(sql, outbox, Number(wf.workflow_id), finished);
+    const wereUnreleased = done.wereUnreleased + failedUnreleased + gated;
     const candidates = [
       ...(await countParents(sql, finished, 'n_parents_done')),
       ...(await countParents(sql, failed, 'n_parents_dead')),
@@ -145,18 +145,22 @@ async function markDone(
   state: 'finished' | 'failed',
 ): Promise<{ ids: number[]; wereUnreleased: number }> {
   if (nodeIds.length === 0) return { ids: [], wereUnreleased: 0 };
-  // A failure may come for a node never released: its task was killed or finished early. A
-  // staged node's job may end before idds has recorded its gate opening.
+  // A failure may come for a node never released: its task was killed or finished early.
+  // A staged node settles from `staged`; it counts as released once its gate finished, so
+  // only one that fails before (its task killed) is counted here.
   const from = state === 'failed' ? ['released', 'unreleased', 'staged'] : ['released', 'staged'];
-  const rows = await sql.query<{ node_id: string; was: string }>(
+  const rows = await sql.query<{ node_id: string; was: string; waiting: boolean }>(
     `WITH t AS (SELECT node_id, state AS was FROM idds.nodes
                 WHERE workflow_id = $1 AND node_id = ANY($2::bigint[]) AND state = ANY($4::text[]) FOR UPDATE)
-     UPDATE idds.nodes n SET state = $3 FROM t WHERE n.node_id = t.node_id RETURNING n.node_id, t.was`,
+     UPDATE idds.nodes n SET state = $3 FROM t WHERE n.node_id = t.node_id
+     RETURNING n.node_id, t.was, t.was = 'staged' AND NOT EXISTS (
+       SELECT 1 FROM idds.edges e JOIN idds.nodes p ON p.node_id = e.parent_id
+       WHERE e.child_id = n.node_id AND p.state = 'finished') AS waiting`,
     [wf.workflow_id, nodeIds, state, from],
   );
   return {
     ids: rows.map((r) => Number(r.node_id)),
-    wereUnreleased: rows.filter((r) => r.was === 'unreleased' || r.was === 'staged').length,
+    wereUnreleased: rows.filter((r) => r.was === 'unreleased' || r.waiting).length,
   };
 }
 

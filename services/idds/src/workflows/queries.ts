@@ -4,6 +4,7 @@ import type { JobServiceClient, ListWorkflowsRequest, Workflow, WorkflowReport }
 import { buildReport } from '../report/report.js';
 import type { NodeStateCount } from '../report/report.js';
 import type { WorkflowRow } from './workflow-row.js';
+import { openStagedByLabel } from './staging.js';
 import { toWorkflow } from './workflow-row.js';
 import { workflowStates } from './workflow-state.js';
 
@@ -48,6 +49,13 @@ export class WorkflowQueries {
       `SELECT label, state, count(*)::int AS count FROM idds.nodes WHERE workflow_id = $1 GROUP BY label, state`,
       [workflowId],
     );
+    // Staged nodes whose gate finished are released (their jobs were activated).
+    if (nodes.some((n) => n.state === 'staged')) {
+      for (const o of await openStagedByLabel(this.sql, workflowId)) {
+        nodes.push({ label: o.label, state: 'staged', count: -o.count });
+        nodes.push({ label: o.label, state: 'released', count: o.count });
+      }
+    }
     const labelOf = new Map(
       tasks.filter((t) => t.jedi_task_id).map((t) => [Number(t.jedi_task_id), t.label]),
     );

@@ -1,6 +1,5 @@
 import type { Outbox, Sql } from '@panda/platform';
 import { GateOpened } from '@panda/proto';
-import type { WorkflowRow } from './workflow-row.js';
 
 /**
  * Staged fan-out. A node with at least `min` children that have it as their only parent is a
@@ -40,26 +39,33 @@ export async function unstage(sql: Sql, nodeIds: number[]): Promise<void> {
   );
 }
 
-/** For the gates among just-finished nodes: one `panda.gate.opened` each, naming the tasks. */
+/**
+ * For the gates among just-finished nodes: one `panda.gate.opened` each, naming the tasks
+ * of the staged children, which count as released from now on. They stay `staged` (no
+ * second write of thousands of rows while their jobs are being activated): a staged node
+ * whose gate finished is released, and settles from `staged` like any released node.
+ */
 export async function openGates(
   sql: Sql,
   outbox: Outbox,
   workflowId: number,
   finished: number[],
-): Promise<void> {
-  if (finished.length === 0) return;
+): Promise<number> {
+  if (finished.length === 0) return 0;
   const gates = await sql.query<{ node_id: string }>(
     `SELECT node_id FROM idds.nodes WHERE node_id = ANY($1::bigint[]) AND is_gate ORDER BY node_id`,
     [finished],
   );
+  let released = 0;
   for (const g of gates) {
-    const tasks = await sql.query<{ jedi_task_id: string }>(
-      `SELECT DISTINCT t.jedi_task_id FROM idds.edges e JOIN idds.nodes c ON c.node_id = e.child_id
+    const tasks = await sql.query<{ jedi_task_id: string; n: number }>(
+      `SELECT t.jedi_task_id, count(*)::int AS n FROM idds.edges e JOIN idds.nodes c ON c.node_id = e.child_id
          JOIN idds.tasks t ON t.task_ref = c.task_ref
-       WHERE e.parent_id = $1 AND c.state = 'staged' ORDER BY 1`,
+       WHERE e.parent_id = $1 AND c.state = 'staged' GROUP BY t.jedi_task_id ORDER BY 1`,
       [g.node_id],
     );
     if (tasks.length === 0) continue;
+    released += tasks.reduce((a, t) => a + t.n, 0);
     const event = {
       workflowId,
       gateNodeId: Number(g.node_id),
@@ -67,30 +73,19 @@ export async function openGates(
     };
     await outbox.write(sql, [{ subject: 'panda.gate.opened', payload: GateOpened.encode(event).finish() }]);
   }
+  return released;
 }
 
-/**
- * idds's own reading of `panda.gate.opened`, after jedi was told: the staged children count
- * as released from now on (their parent is done). Children already settled meanwhile (a
- * fast job) were counted when they settled.
- */
-export function onGateOpened() {
-  return async (sql: Sql, event: GateOpened): Promise<void> => {
-    const [wf] = await sql.query<WorkflowRow>(
-      `SELECT * FROM idds.workflows WHERE workflow_id = $1 FOR UPDATE`,
-      [event.workflowId],
-    );
-    if (!wf || wf.state !== 'Transforming') return;
-    const rows = await sql.query(
-      `UPDATE idds.nodes c SET state = 'released', n_parents_done = c.n_parents FROM idds.edges e
-       WHERE e.parent_id = $1 AND c.node_id = e.child_id AND c.state = 'staged' RETURNING 1`,
-      [event.gateNodeId],
-    );
-    if (rows.length) {
-      await sql.query(
-        `UPDATE idds.workflows SET released = released + $2, updated_at = now() WHERE workflow_id = $1`,
-        [event.workflowId, rows.length],
-      );
-    }
-  };
+/** Staged nodes of a workflow whose gate finished (released, though still `staged`), per label. */
+export async function openStagedByLabel(
+  sql: Sql,
+  workflowId: number,
+): Promise<{ label: string; count: number }[]> {
+  return sql.query<{ label: string; count: number }>(
+    `SELECT c.label, count(*)::int AS count FROM idds.nodes g JOIN idds.edges e ON e.parent_id = g.node_id
+       JOIN idds.nodes c ON c.node_id = e.child_id
+     WHERE g.workflow_id = $1 AND g.is_gate AND g.state = 'finished' AND c.state = 'staged'
+     GROUP BY c.label`,
+    [workflowId],
+  );
 }

@@ -15,6 +15,7 @@ import { decideUpdate, jobStates } from './job-state.js';
 import type { JobState } from './job-state.js';
 
 const ACTIVATION_CHUNK = 5000;
+const ACTIVATION_PARALLEL = 5;
 
 /** The server's job table: every write goes with its outbox events in one transaction. */
 export class JobStore {
@@ -71,15 +72,15 @@ export class JobStore {
 
   /**
    * A gate opened: the task's jobs staged behind it go `activated` (or `throttled` when the
-   * task is paused, so a resume activates them), 5000 per transaction: the first ones can be
-   * dispatched while the rest are activated, and `activated_at` (the transaction's start)
-   * stays within one short transaction of when they became visible. Repeats change nothing.
+   * task is paused, so a resume activates them), 5000 per transaction, five transactions at
+   * a time: the first ones can be dispatched while the rest are activated, and
+   * `activated_at` (a transaction's start) stays within one short transaction of when they
+   * became visible. Repeats change nothing.
    */
   async activate(taskId: number, gateNodeId: number, held: boolean): Promise<number> {
     const to = held ? 'throttled' : 'activated';
-    let total = 0;
-    for (;;) {
-      const n = await this.outbox.tx(async (sql) => {
+    const chunk = () =>
+      this.outbox.tx(async (sql) => {
         const rows = await sql.query<JobRow>(
           `UPDATE server.jobs SET state = $3, activated_at = now(), state_changed_at = now(), modified_at = now()
            WHERE panda_id IN (SELECT panda_id FROM server.jobs
@@ -92,9 +93,18 @@ export class JobStore {
         await this.outbox.write(sql, jobEvents(rows.map((r) => jobChange(r, 'defined'))));
         return rows.length;
       });
-      total += n;
-      if (n < ACTIVATION_CHUNK) return total;
-    }
+    // A few transactions side by side (SKIP LOCKED gives each its own rows), each until it
+    // finds less than a full chunk left.
+    const worker = async (): Promise<number> => {
+      let n = 0;
+      for (;;) {
+        const got = await chunk();
+        n += got;
+        if (got < ACTIVATION_CHUNK) return n;
+      }
+    };
+    const counts = await Promise.all(Array.from({ length: ACTIVATION_PARALLEL }, worker));
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   /**
