@@ -102,6 +102,7 @@ async function topStatements(url: string, n: number): Promise<string[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
+    await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     const { rows } = await client.query<{ total: number; calls: string; rows: string; query: string }>(
       `SELECT round(total_exec_time) AS total, calls, rows, regexp_replace(query, '\\s+', ' ', 'g') AS query
        FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1`,
@@ -216,6 +217,10 @@ async function main(): Promise<void> {
         `ingested ${N} nodes in ${ingestS} s (stored in ${storedSeconds(stack) ?? '?'} s, then tasks and roots)`,
       );
       const cpu = cpuUsedSince(cpuBefore, sampleCpu(stack));
+      if (topSql > 0)
+        log(
+          `top ${topSql} statements by database time:\n  ${(await topStatements(stack.pg.url, topSql)).join('\n  ')}`,
+        );
       console.log(
         JSON.stringify({ bench: 'dag', nodes: N, ingest_s: ingestS, max_rss_mb: maxRss(stack), cpu_s: cpu }),
       );
@@ -274,10 +279,6 @@ async function main(): Promise<void> {
     for (const t of result.finishedAt.values()) lastFinished = Math.max(lastFinished, t);
     const runS = (lastFinished - ingestedAt) / 1000;
     if (topSql > 0) {
-      const pgc = new pg.Client({ connectionString: stack.pg.url });
-      await pgc.connect();
-      await pgc.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
-      await pgc.end();
       log(
         `top ${topSql} statements by database time:\n  ${(await topStatements(stack.pg.url, topSql)).join('\n  ')}`,
       );

@@ -166,6 +166,20 @@ class StagedNodes1700000000700 implements MigrationInterface {
   }
 }
 
+/**
+ * Who is activating a New workflow, until when: a big activation takes longer than the
+ * resumer's period, and a second one running beside it only waits on the first's rows.
+ */
+class ActivationLease1700000000800 implements MigrationInterface {
+  name = 'ActivationLease1700000000800';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE idds.workflows ADD COLUMN activation_lease timestamptz`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE idds.workflows DROP COLUMN activation_lease`);
+  }
+}
+
 export const migrations: MigrationClass[] = [
   messagingMigration(SCHEMA),
   Workflows1700000000100,
@@ -175,4 +189,5 @@ export const migrations: MigrationClass[] = [
   NodesByTask1700000000500,
   DagWithoutForeignKeys1700000000600,
   StagedNodes1700000000700,
+  ActivationLease1700000000800,
 ];

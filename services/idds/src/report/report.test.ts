@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildReport } from './report.js';
+import { buildReport, withOpenedGates } from './report.js';
 
 describe('buildReport', () => {
   it('splits released nodes into READY, PENDING, RUNNING, HELD by their current job', () => {
@@ -39,5 +39,27 @@ describe('buildReport', () => {
       [{ label: 'a', state: 'running', count: 2 }],
     );
     expect(rows[0]!.ready).toBe(0);
+  });
+  it('counts staged nodes UNREADY until their gate finished, then by their job', () => {
+    // given 10 staged isr nodes, 6 of them behind a gate that finished (jobs activated or running)
+    const nodes = withOpenedGates(
+      [
+        { label: 'isr', state: 'staged', count: 10 },
+        { label: 'isr', state: 'finished', count: 2 },
+      ],
+      [{ label: 'isr', count: 6 }],
+    );
+    expect(nodes).toEqual([
+      { label: 'isr', state: 'staged', count: 4 },
+      { label: 'isr', state: 'released', count: 6 },
+      { label: 'isr', state: 'finished', count: 2 },
+    ]);
+    // when the report is built, the 4 waiting ones (jobs `defined`) are UNREADY
+    const { rows } = buildReport(['isr'], nodes, [
+      { label: 'isr', state: 'defined', count: 4 },
+      { label: 'isr', state: 'activated', count: 5 },
+      { label: 'isr', state: 'running', count: 1 },
+    ]);
+    expect(rows[0]).toMatchObject({ unready: 4, ready: 5, running: 1, succeeded: 2, expected: 12 });
   });
 });

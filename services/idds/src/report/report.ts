@@ -12,6 +12,25 @@ export interface JobStateCountByLabel {
   count: number;
 }
 
+/**
+ * Staged nodes whose gate finished are released (their jobs were activated), though idds
+ * leaves them `staged` until they settle: move those counts from `staged` to `released`.
+ */
+export function withOpenedGates(
+  nodes: NodeStateCount[],
+  opened: { label: string; count: number }[],
+): NodeStateCount[] {
+  const openedOf = new Map(opened.map((o) => [o.label, o.count]));
+  return nodes.flatMap((n) => {
+    const o = n.state === 'staged' ? Math.min(openedOf.get(n.label) ?? 0, n.count) : 0;
+    if (o === 0) return [n];
+    return [
+      { ...n, count: n.count - o },
+      { label: n.label, state: 'released' as const, count: o },
+    ];
+  });
+}
+
 const empty = (label: string): ReportRow => ({
   label,
   unknown: 0,

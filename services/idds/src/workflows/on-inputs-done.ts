@@ -146,14 +146,14 @@ async function markDone(
 ): Promise<{ ids: number[]; wereUnreleased: number }> {
   if (nodeIds.length === 0) return { ids: [], wereUnreleased: 0 };
   // A failure may come for a node never released: its task was killed or finished early.
-  // A staged node settles from `staged`; it counts as released once its gate finished, so
-  // only one that fails before (its task killed) is counted here.
+  // A staged node settles from `staged`; it counts as released once its gate finished (its
+  // job could not run before), so only one that fails before (its task killed) counts here.
   const from = state === 'failed' ? ['released', 'unreleased', 'staged'] : ['released', 'staged'];
   const rows = await sql.query<{ node_id: string; was: string; waiting: boolean }>(
     `WITH t AS (SELECT node_id, state AS was FROM idds.nodes
                 WHERE workflow_id = $1 AND node_id = ANY($2::bigint[]) AND state = ANY($4::text[]) FOR UPDATE)
      UPDATE idds.nodes n SET state = $3 FROM t WHERE n.node_id = t.node_id
-     RETURNING n.node_id, t.was, t.was = 'staged' AND NOT EXISTS (
+     RETURNING n.node_id, t.was, $3 = 'failed' AND t.was = 'staged' AND NOT EXISTS (
        SELECT 1 FROM idds.edges e JOIN idds.nodes p ON p.node_id = e.parent_id
        WHERE e.child_id = n.node_id AND p.state = 'finished') AS waiting`,
     [wf.workflow_id, nodeIds, state, from],

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, NotFoundError } from '@panda/platform';
 import type { Sql } from '@panda/platform';
 import type { JobServiceClient, ListWorkflowsRequest, Workflow, WorkflowReport } from '@panda/proto';
-import { buildReport } from '../report/report.js';
+import { buildReport, withOpenedGates } from '../report/report.js';
 import type { NodeStateCount } from '../report/report.js';
 import type { WorkflowRow } from './workflow-row.js';
 import { openStagedByLabel } from './staging.js';
@@ -45,16 +45,12 @@ export class WorkflowQueries {
       `SELECT label, jedi_task_id FROM idds.tasks WHERE workflow_id = $1 ORDER BY task_ref`,
       [workflowId],
     );
-    const nodes = await this.sql.query<NodeStateCount>(
+    let nodes = await this.sql.query<NodeStateCount>(
       `SELECT label, state, count(*)::int AS count FROM idds.nodes WHERE workflow_id = $1 GROUP BY label, state`,
       [workflowId],
     );
-    // Staged nodes whose gate finished are released (their jobs were activated).
     if (nodes.some((n) => n.state === 'staged')) {
-      for (const o of await openStagedByLabel(this.sql, workflowId)) {
-        nodes.push({ label: o.label, state: 'staged', count: -o.count });
-        nodes.push({ label: o.label, state: 'released', count: o.count });
-      }
+      nodes = withOpenedGates(nodes, await openStagedByLabel(this.sql, workflowId));
     }
     const labelOf = new Map(
       tasks.filter((t) => t.jedi_task_id).map((t) => [Number(t.jedi_task_id), t.label]),

@@ -12,6 +12,8 @@ import { workflowEvent } from './workflow-row.js';
 import { workflowStates } from './workflow-state.js';
 
 const ACTIVATION_PAGE = 10_000;
+/** An activation renews its lease at every page; one that died is resumed after this. */
+const LEASE_S = 120;
 
 export interface SubmitOptions {
   maxJobsPerTask: number;
@@ -29,6 +31,8 @@ export interface SubmitOptions {
  * A workflow left in New by a crash between steps is finished by `resumeNew`.
  */
 export class WorkflowSubmitter {
+  private resuming = false;
+
   constructor(
     private readonly db: Sql & { tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T> },
     private readonly outbox: Outbox,
@@ -77,12 +81,30 @@ export class WorkflowSubmitter {
     return workflowId;
   }
 
-  /** Steps 2 and 3 for a workflow in New. */
+  /**
+   * Steps 2 and 3 for a workflow in New, under a lease renewed page by page: a resumer (of
+   * this or another replica) leaves a workflow alone while someone is activating it.
+   */
   async activate(workflowId: number, signal?: AbortSignal): Promise<void> {
-    const [wf] = await this.db.query<WorkflowRow>(`SELECT * FROM idds.workflows WHERE workflow_id = $1`, [
-      workflowId,
-    ]);
-    if (!wf || wf.state !== 'New') return;
+    const [wf] = await this.db.query<WorkflowRow>(
+      `UPDATE idds.workflows SET activation_lease = now() + make_interval(secs => $2)
+       WHERE workflow_id = $1 AND state = 'New' AND (activation_lease IS NULL OR activation_lease < now())
+       RETURNING *`,
+      [workflowId, LEASE_S],
+    );
+    if (!wf) return;
+    try {
+      await this.activateLeased(wf, signal);
+    } catch (err) {
+      await this.db.query(`UPDATE idds.workflows SET activation_lease = NULL WHERE workflow_id = $1`, [
+        workflowId,
+      ]);
+      throw err;
+    }
+  }
+
+  private async activateLeased(wf: WorkflowRow, signal?: AbortSignal): Promise<void> {
+    const workflowId = Number(wf.workflow_id);
     const staged = await stageFanouts(this.db, workflowId, this.options.stageFanoutMin);
     if (staged) this.logger.info({ workflowId, staged }, 'wide fan-outs staged');
     const unstaged: number[] = [];
@@ -118,6 +140,10 @@ export class WorkflowSubmitter {
           cores: n.cores,
           gateNodeId: Number(n.gate ?? 0),
         }));
+        await this.db.query(
+          `UPDATE idds.workflows SET activation_lease = now() + make_interval(secs => $2) WHERE workflow_id = $1`,
+          [workflowId, LEASE_S],
+        );
         const res = await this.jedi.createTasks(
           {
             workflowId,
@@ -161,7 +187,8 @@ export class WorkflowSubmitter {
       await unstage(sql, unstaged);
       workflowStates.assertMove(locked.state, 'Transforming');
       const [moved] = await sql.query<WorkflowRow>(
-        `UPDATE idds.workflows SET state = 'Transforming', updated_at = now() WHERE workflow_id = $1 RETURNING *`,
+        `UPDATE idds.workflows SET state = 'Transforming', activation_lease = NULL, updated_at = now()
+         WHERE workflow_id = $1 RETURNING *`,
         [workflowId],
       );
       await this.outbox.write(sql, [workflowEvent(moved!, 'New')]);
@@ -170,19 +197,27 @@ export class WorkflowSubmitter {
     });
   }
 
-  /** Finishes submissions interrupted between steps (e.g. jedi was down). */
+  /** Finishes submissions interrupted between steps (e.g. jedi was down). One run at a time. */
   async resumeNew(olderThanMs: number): Promise<void> {
-    const rows = await this.db.query<{ workflow_id: string }>(
-      `SELECT workflow_id FROM idds.workflows WHERE state = 'New' AND created_at < now() - make_interval(secs => $1)
-       ORDER BY workflow_id LIMIT 100`,
-      [olderThanMs / 1000],
-    );
-    for (const r of rows) {
-      try {
-        await this.activate(Number(r.workflow_id));
-      } catch (err) {
-        this.logger.warn({ err, workflowId: r.workflow_id }, 'resuming a new workflow failed; will retry');
+    if (this.resuming) return;
+    this.resuming = true;
+    try {
+      const rows = await this.db.query<{ workflow_id: string }>(
+        `SELECT workflow_id FROM idds.workflows
+         WHERE state = 'New' AND created_at < now() - make_interval(secs => $1)
+           AND (activation_lease IS NULL OR activation_lease < now())
+         ORDER BY workflow_id LIMIT 100`,
+        [olderThanMs / 1000],
+      );
+      for (const r of rows) {
+        try {
+          await this.activate(Number(r.workflow_id));
+        } catch (err) {
+          this.logger.warn({ err, workflowId: r.workflow_id }, 'resuming a new workflow failed; will retry');
+        }
       }
+    } finally {
+      this.resuming = false;
     }
   }
 }
