@@ -7,6 +7,7 @@ import tseslint from 'typescript-eslint';
 
 const outsidePackageTsconfigs = [
   '**/*.test.ts',
+  '**/*.fixture.ts',
   'e2e/**/*.ts',
   'bench/**/*.ts',
   'vitest.config.ts',

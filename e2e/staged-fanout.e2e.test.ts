@@ -1,17 +1,15 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createGrpcClient, openChannel } from '@panda/platform';
-import {
-  JobServiceDefinition,
-  ListJobsRequest,
-  TaskServiceDefinition,
-  WorkflowServiceDefinition,
-} from '@panda/proto';
-import type { Job, JobSpec, Workflow, WorkflowSpec } from '@panda/proto';
-import { pollFor, startStack } from '@panda/testkit';
+import { startStack } from '@panda/testkit';
 import type { Stack } from '@panda/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scratchDir } from './support/scratch-dir.js';
+import {
+  FINAL_JOB_STATES as FINAL,
+  jobSpec as job,
+  labelDefaults,
+  workflowKit,
+} from './support/workflow-kit.js';
 
 /**
  * Staged fan-out, with the threshold lowered to 3 children: the children's jobs are made at
@@ -19,26 +17,16 @@ import { scratchDir } from './support/scratch-dir.js';
  * finishes; failure, retry, pause, cancel and restart keep their usual meaning.
  */
 const dir = scratchDir('panda-e2e-staged-');
-const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> =>
-  pollFor(probe, what, { timeoutMs, intervalMs: 200 });
-const job = (name: string, parents: string[], command = 'true'): JobSpec => ({
-  name,
-  label: name.split('_')[0]!,
-  command,
-  parents,
-  memoryMb: 0,
-  cores: 0,
-});
 const kids = (n: number, parent: string, command = 'true') =>
   Array.from({ length: n }, (_, i) => job(`kid_${i + 1}`, [parent], command));
-const FINAL = ['finished', 'failed', 'cancelled', 'closed'];
 
 describe('staged fan-out: jobs made ahead, activated when the parent finishes', () => {
   let stack: Stack;
-  let idds: ReturnType<typeof createGrpcClient<typeof WorkflowServiceDefinition>>;
-  let jobs: ReturnType<typeof createGrpcClient<typeof JobServiceDefinition>>;
-  let tasks: ReturnType<typeof createGrpcClient<typeof TaskServiceDefinition>>;
-  let channels: ReturnType<typeof openChannel>[];
+  const kit = workflowKit(() => stack, 200);
+  const { until, submit, ended, jobsOf, row } = kit;
+  const kidJobs = async (workflowId: number) => (await jobsOf(workflowId)).filter((j) => j.label === 'kid');
+  const kidTask = async (workflowId: number) =>
+    (await kit.tasks.listTasks({ workflowId })).tasks.find((t) => t.label === 'kid')!;
 
   beforeAll(async () => {
     stack = await startStack({
@@ -49,51 +37,11 @@ describe('staged fan-out: jobs made ahead, activated when the parent finishes', 
         harvester: { PANDA_PILOT_HEARTBEAT_S: '1' },
       },
     });
-    channels = [stack.addresses.iddsAddr, stack.addresses.serverAddr, stack.addresses.jediAddr].map((a) =>
-      openChannel(a),
-    );
-    idds = createGrpcClient(WorkflowServiceDefinition, channels[0]!);
-    jobs = createGrpcClient(JobServiceDefinition, channels[1]!);
-    tasks = createGrpcClient(TaskServiceDefinition, channels[2]!);
   });
   afterAll(async () => {
-    channels?.forEach((c) => c.close());
+    kit.close();
     await stack?.stop();
   });
-
-  const submit = async (name: string, list: JobSpec[], extra: Partial<WorkflowSpec> = {}) =>
-    (
-      await idds.submitWorkflow({
-        workflow: {
-          name,
-          campaign: 'e2e',
-          user: 'tester',
-          queue: 'SLAC_Rubin',
-          site: '',
-          maxAttempts: 2,
-          memoryMultiplier: 0,
-          memoryMaxMb: 0,
-          maxJobsPerTask: 0,
-          priority: 0,
-          labels: {},
-          finalJob: undefined,
-          jobs: list,
-          ...extra,
-        },
-      })
-    ).workflowId;
-  const ended = (workflowId: number) =>
-    until<Workflow>('the workflow to end', async () => {
-      const wf = await idds.getWorkflow({ workflowId });
-      return ['Finished', 'SubFinished', 'Failed', 'Cancelled'].includes(wf.state) ? wf : undefined;
-    });
-  const jobsOf = async (workflowId: number): Promise<Job[]> =>
-    (await jobs.listJobs(ListJobsRequest.fromPartial({ workflowId, limit: 1000 }))).jobs;
-  const kidJobs = async (workflowId: number) => (await jobsOf(workflowId)).filter((j) => j.label === 'kid');
-  const row = async (workflowId: number, label: string) =>
-    (await idds.getReport({ workflowId })).rows.find((r) => r.label === label)!;
-  const kidTask = async (workflowId: number) =>
-    (await tasks.listTasks({ workflowId })).tasks.find((t) => t.label === 'kid')!;
 
   it('makes the children at submission and activates them together when the parent finishes', async () => {
     // given a root that runs 3 s with four children, one of which has a child of its own
@@ -110,7 +58,10 @@ describe('staged fan-out: jobs made ahead, activated when the parent finishes', 
     expect(waiting.map((j) => j.state)).toEqual(['defined', 'defined', 'defined', 'defined']);
     expect(waiting.every((j) => j.gateNodeId > 0 && j.activatedAt === undefined)).toBe(true);
     expect(await row(id, 'kid')).toMatchObject({ unready: 4, ready: 0, expected: 4 });
-    expect((await idds.getWorkflow({ workflowId: id })).counts).toMatchObject({ released: 1, unreleased: 5 });
+    expect((await kit.idds.getWorkflow({ workflowId: id })).counts).toMatchObject({
+      released: 1,
+      unreleased: 5,
+    });
     expect((await jobsOf(id)).some((j) => j.name === 'after_1')).toBe(false);
 
     // when the root finishes, then the children count as released at once, though still staged
@@ -119,7 +70,10 @@ describe('staged fan-out: jobs made ahead, activated when the parent finishes', 
       return r.unready === 0 && r.succeeded === 0 ? r : undefined;
     });
     expect(released.ready + released.pending + released.running).toBe(4);
-    expect((await idds.getWorkflow({ workflowId: id })).counts).toMatchObject({ released: 5, unreleased: 1 });
+    expect((await kit.idds.getWorkflow({ workflowId: id })).counts).toMatchObject({
+      released: 5,
+      unreleased: 1,
+    });
     // and the workflow finishes with one attempt per child
     const wf = await ended(id);
     expect(wf.state).toBe('Finished');
@@ -166,7 +120,7 @@ describe('staged fan-out: jobs made ahead, activated when the parent finishes', 
 
     // when the cause is fixed and the workflow restarted, then root and children run
     writeFileSync(mark, '');
-    expect((await idds.restartWorkflow({ workflowId: id })).state).toBe('Transforming');
+    expect((await kit.idds.restartWorkflow({ workflowId: id })).state).toBe('Transforming');
     const again = await ended(id);
     expect(again.state).toBe('Finished');
     expect(again.counts).toMatchObject({ total: 4, finished: 4, pruned: 0, failed: 0 });
@@ -181,34 +135,21 @@ describe('staged fan-out: jobs made ahead, activated when the parent finishes', 
       (await kidJobs(id)).length === 3 ? true : undefined,
     );
     const task = await kidTask(id);
-    await tasks.pauseTask({ taskId: task.taskId, hard: false, priority: 0 });
+    await kit.tasks.pauseTask({ taskId: task.taskId, hard: false, priority: 0 });
     // when the root finishes, then the children are held (throttled), not run
     await until('the children to be held', async () =>
       (await kidJobs(id)).every((j) => j.state === 'throttled') ? true : undefined,
     );
     expect(await row(id, 'kid')).toMatchObject({ held: 3 });
     // when resumed, then they run and the workflow finishes
-    await tasks.resumeTask({ taskId: task.taskId, hard: false, priority: 0 });
+    await kit.tasks.resumeTask({ taskId: task.taskId, hard: false, priority: 0 });
     expect((await ended(id)).state).toBe('Finished');
   });
 
   it('leaves children no queue fits unstaged: they are released the usual way, then wait for a queue', async () => {
     // given children that need more memory than any queue offers
     const id = await submit('fanout_nofit', [job('root_1', [], 'sleep 1'), ...kids(3, 'root_1')], {
-      labels: {
-        kid: {
-          memoryMb: 400_000,
-          cores: 0,
-          walltimeS: 0,
-          queue: '',
-          site: '',
-          maxAttempts: 0,
-          memoryMultiplier: 0,
-          memoryMaxMb: 0,
-          priority: 0,
-          environment: {},
-        },
-      },
+      labels: { kid: labelDefaults({ memoryMb: 400_000 }) },
     });
     // then no job was made ahead for them, and idds counts them unreleased
     expect(await kidJobs(id)).toEqual([]);
@@ -224,7 +165,7 @@ describe('staged fan-out: jobs made ahead, activated when the parent finishes', 
     });
     expect(task.pendingReason).toMatch(/no queue .* fits/);
     expect(await kidJobs(id)).toEqual([]);
-    expect((await idds.cancelWorkflow({ workflowId: id })).state).toBe('Cancelled');
+    expect((await kit.idds.cancelWorkflow({ workflowId: id })).state).toBe('Cancelled');
   });
 
   it('cancels a workflow with staged children waiting, then a restart finishes it', async () => {
@@ -240,14 +181,14 @@ describe('staged fan-out: jobs made ahead, activated when the parent finishes', 
         : undefined,
     );
     // when cancelled, then every job ends, the waiting children without running
-    expect((await idds.cancelWorkflow({ workflowId: id })).state).toBe('Cancelled');
+    expect((await kit.idds.cancelWorkflow({ workflowId: id })).state).toBe('Cancelled');
     await until('every job to end', async () =>
       (await jobsOf(id)).every((j) => FINAL.includes(j.state)) ? true : undefined,
     );
     const killed = await kidJobs(id);
     expect(killed.every((j) => j.state === 'cancelled' && j.startTime === undefined)).toBe(true);
     // when restarted, then root and children run to the end
-    expect((await idds.restartWorkflow({ workflowId: id })).state).toBe('Transforming');
+    expect((await kit.idds.restartWorkflow({ workflowId: id })).state).toBe('Transforming');
     const wf = await ended(id);
     expect(wf.state).toBe('Finished');
     expect(wf.counts).toMatchObject({ total: 4, finished: 4 });

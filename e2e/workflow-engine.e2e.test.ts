@@ -1,36 +1,12 @@
 import { join } from 'node:path';
-import { createGrpcClient, openChannel } from '@panda/platform';
-import { JobServiceDefinition, ListJobsRequest, WorkflowServiceDefinition } from '@panda/proto';
-import type { FinalJobSpec, Job, JobSpec, LabelDefaults, Workflow, WorkflowSpec } from '@panda/proto';
-import { pollFor, startStack } from '@panda/testkit';
+import type { FinalJobSpec } from '@panda/proto';
+import { startStack } from '@panda/testkit';
 import type { Stack } from '@panda/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scratchDir } from './support/scratch-dir.js';
+import { FINAL_JOB_STATES, jobSpec as job, labelDefaults, workflowKit } from './support/workflow-kit.js';
 
 const dir = scratchDir('panda-e2e-dag-');
-const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> =>
-  pollFor(probe, what, { timeoutMs, intervalMs: 250 });
-const job = (name: string, parents: string[], command = 'true', label = name.split('_')[0]!): JobSpec => ({
-  name,
-  label,
-  command,
-  parents,
-  memoryMb: 0,
-  cores: 0,
-});
-const labelDefaults = (extra: Partial<LabelDefaults>): LabelDefaults => ({
-  memoryMb: 0,
-  cores: 0,
-  walltimeS: 0,
-  queue: '',
-  site: '',
-  maxAttempts: 0,
-  memoryMultiplier: 0,
-  memoryMaxMb: 0,
-  priority: 0,
-  environment: {},
-  ...extra,
-});
 const final = (whenRun: string): FinalJobSpec => ({
   command: 'echo merging outputs',
   whenRun,
@@ -42,9 +18,8 @@ const final = (whenRun: string): FinalJobSpec => ({
 
 describe('workflow engine: release, pruning, final job, cancel and restart', () => {
   let stack: Stack;
-  let idds: ReturnType<typeof createGrpcClient<typeof WorkflowServiceDefinition>>;
-  let jobs: ReturnType<typeof createGrpcClient<typeof JobServiceDefinition>>;
-  let channels: ReturnType<typeof openChannel>[];
+  const kit = workflowKit(() => stack);
+  const { until, submit, ended, jobsOf, row } = kit;
 
   beforeAll(async () => {
     stack = await startStack({
@@ -52,45 +27,11 @@ describe('workflow engine: release, pruning, final job, cancel and restart', () 
       cycleMs: 500,
       serviceEnv: { harvester: { PANDA_PILOT_HEARTBEAT_S: '1' } },
     });
-    channels = [openChannel(stack.addresses.iddsAddr), openChannel(stack.addresses.serverAddr)];
-    idds = createGrpcClient(WorkflowServiceDefinition, channels[0]!);
-    jobs = createGrpcClient(JobServiceDefinition, channels[1]!);
   });
   afterAll(async () => {
-    channels?.forEach((c) => c.close());
+    kit.close();
     await stack?.stop();
   });
-
-  const submit = async (name: string, list: JobSpec[], extra: Partial<WorkflowSpec> = {}) =>
-    (
-      await idds.submitWorkflow({
-        workflow: {
-          name,
-          campaign: 'e2e',
-          user: 'tester',
-          queue: 'SLAC_Rubin',
-          site: '',
-          maxAttempts: 2,
-          memoryMultiplier: 0,
-          memoryMaxMb: 0,
-          maxJobsPerTask: 0,
-          priority: 0,
-          labels: {},
-          finalJob: undefined,
-          jobs: list,
-          ...extra,
-        },
-      })
-    ).workflowId;
-  const ended = (workflowId: number) =>
-    until<Workflow>('the workflow to end', async () => {
-      const wf = await idds.getWorkflow({ workflowId });
-      return ['Finished', 'SubFinished', 'Failed', 'Cancelled'].includes(wf.state) ? wf : undefined;
-    });
-  const jobsOf = async (workflowId: number): Promise<Job[]> =>
-    (await jobs.listJobs(ListJobsRequest.fromPartial({ workflowId, limit: 1000 }))).jobs;
-  const row = async (workflowId: number, label: string) =>
-    (await idds.getReport({ workflowId })).rows.find((r) => r.label === label)!;
 
   it('prunes only once every parent is settled, cascades, and runs the final job ALWAYS', async () => {
     // given: root -> bad (always fails) and slow (succeeds after 4 s); join waits for both; tail after join
@@ -119,7 +60,7 @@ describe('workflow engine: release, pruning, final job, cancel and restart', () 
     expect(await row(id, 'finalJob')).toMatchObject({ succeeded: 1 });
     expect(await row(id, 'tail')).toMatchObject({ pruned: 1 });
     // and the report carries the payload exit codes per label
-    const report = await idds.getReport({ workflowId: id });
+    const report = await kit.idds.getReport({ workflowId: id });
     expect(report.exitCodes).toEqual([{ label: 'bad', exitCode: 3, count: 2 }]);
   });
 
@@ -156,17 +97,15 @@ describe('workflow engine: release, pruning, final job, cancel and restart', () 
       (await jobsOf(id)).some((j) => j.name === 'hang_1' && j.state === 'running') ? true : undefined,
     );
     // when cancelled (twice: idempotent)
-    expect((await idds.cancelWorkflow({ workflowId: id })).state).toBe('Cancelled');
-    expect((await idds.cancelWorkflow({ workflowId: id })).state).toBe('Cancelled');
+    expect((await kit.idds.cancelWorkflow({ workflowId: id })).state).toBe('Cancelled');
+    expect((await kit.idds.cancelWorkflow({ workflowId: id })).state).toBe('Cancelled');
     // then the running job is killed at its next heartbeat
     await until('the kill to land', async () =>
-      (await jobsOf(id)).every((j) => ['finished', 'failed', 'cancelled', 'closed'].includes(j.state))
-        ? true
-        : undefined,
+      (await jobsOf(id)).every((j) => FINAL_JOB_STATES.includes(j.state)) ? true : undefined,
     );
     expect((await jobsOf(id)).find((j) => j.name === 'hang_1')!.state).toBe('cancelled');
     // when restarted, only what did not finish runs again, and the workflow finishes
-    expect((await idds.restartWorkflow({ workflowId: id })).state).toBe('Transforming');
+    expect((await kit.idds.restartWorkflow({ workflowId: id })).state).toBe('Transforming');
     const wf = await ended(id);
     expect(wf.state).toBe('Finished');
     const names = (await jobsOf(id)).map((j) => `${j.name}:${j.state}`);

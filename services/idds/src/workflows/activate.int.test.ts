@@ -1,43 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { closeBus, connectBus, createLogger, Database, ensureEventsStream, Outbox } from '@panda/platform';
 import type { Bus } from '@panda/platform';
-import type { CreateTasksRequest, JobSpec, SubmitWorkflowChunk, TaskServiceClient } from '@panda/proto';
+import type { CreateTasksRequest, SubmitWorkflowChunk, TaskServiceClient } from '@panda/proto';
 import { createDatabase } from '@panda/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrations, SCHEMA } from '../db/migrations.js';
+import { jobSpec as job, workflowSpec } from './specs.fixture.js';
 import { StreamIngest } from './stream-submit.js';
 import { WorkflowSubmitter } from './submit.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
-const job = (name: string, parents: string[]): JobSpec => ({
-  name,
-  label: name.split('_')[0]!,
-  command: 'true',
-  parents,
-  memoryMb: 0,
-  cores: 0,
-});
 
 /** init -> 5 x isr -> 5 x char (one each): init is a gate for a threshold of 3, isr is not. */
 async function* fanout(name: string): AsyncGenerator<SubmitWorkflowChunk> {
-  yield {
-    header: {
-      name,
-      campaign: 'c',
-      user: 'u',
-      queue: 'SLAC_Rubin',
-      site: '',
-      maxAttempts: 0,
-      memoryMultiplier: 0,
-      memoryMaxMb: 0,
-      maxJobsPerTask: 0,
-      priority: 0,
-      labels: {},
-      finalJob: undefined,
-      jobs: [],
-    },
-    jobs: [],
-  };
+  yield { header: workflowSpec({ name, campaign: 'c' }), jobs: [] };
   const jobs = [job('init_1', [])];
   for (let i = 1; i <= 5; i++) jobs.push(job(`isr_${i}`, ['init_1']), job(`char_${i}`, [`isr_${i}`]));
   yield { header: undefined, jobs };

@@ -1,23 +1,7 @@
-import type { WorkflowSpec } from '@panda/proto';
 import { describe, expect, it } from 'vitest';
 import { environmentPrefix, finalJobNode, resolveJob, taskSettings } from './resolve.js';
+import { workflowSpec as wf } from './specs.fixture.js';
 
-const wf = (extra: Partial<WorkflowSpec> = {}): WorkflowSpec => ({
-  name: 'w',
-  campaign: '',
-  user: 'u',
-  queue: 'SLAC_Rubin',
-  site: '',
-  maxAttempts: 0,
-  memoryMultiplier: 0,
-  memoryMaxMb: 0,
-  maxJobsPerTask: 0,
-  priority: 0,
-  labels: {},
-  finalJob: undefined,
-  jobs: [],
-  ...extra,
-});
 const label = {
   memoryMb: 6000,
   cores: 2,

@@ -4,32 +4,11 @@ import type { JobSpec, SubmitWorkflowChunk, WorkflowSpec } from '@panda/proto';
 import { createDatabase } from '@panda/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrations, SCHEMA } from '../db/migrations.js';
+import { jobSpec, workflowSpec } from './specs.fixture.js';
 import { StreamIngest } from './stream-submit.js';
 
-const header = (extra: Partial<WorkflowSpec> = {}): WorkflowSpec => ({
-  name: 'big',
-  campaign: 'c',
-  user: 'u',
-  queue: 'SLAC_Rubin',
-  site: '',
-  maxAttempts: 0,
-  memoryMultiplier: 0,
-  memoryMaxMb: 0,
-  maxJobsPerTask: 0,
-  priority: 0,
-  labels: {},
-  finalJob: undefined,
-  jobs: [],
-  ...extra,
-});
-const job = (name: string, label: string, parents: string[]): JobSpec => ({
-  name,
-  label,
-  command: 'true',
-  parents,
-  memoryMb: 0,
-  cores: 0,
-});
+const header = (extra: Partial<WorkflowSpec> = {}) => workflowSpec({ name: 'big', campaign: 'c', ...extra });
+const job = (name: string, label: string, parents: string[]): JobSpec => jobSpec(name, parents, { label });
 
 /** pipetaskInit -> per visit x detector isr -> characterizeImage -> calibrate, in batches. */
 async function* rubinShaped(

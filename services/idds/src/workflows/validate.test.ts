@@ -1,31 +1,9 @@
-import type { JobSpec, WorkflowSpec } from '@panda/proto';
+import type { JobSpec } from '@panda/proto';
 import { describe, expect, it } from 'vitest';
+import { jobSpec as job, workflowSpec } from './specs.fixture.js';
 import { validateWorkflow } from './validate.js';
 
-const job = (name: string, parents: string[] = [], extra: Partial<JobSpec> = {}): JobSpec => ({
-  name,
-  label: name.split('_')[0]!,
-  command: 'true',
-  parents,
-  memoryMb: 0,
-  cores: 0,
-  ...extra,
-});
-const wf = (jobs: JobSpec[]): WorkflowSpec => ({
-  name: 'w',
-  campaign: '',
-  user: 'u',
-  queue: 'Q',
-  maxAttempts: 0,
-  jobs,
-  memoryMultiplier: 0,
-  memoryMaxMb: 0,
-  site: '',
-  maxJobsPerTask: 0,
-  priority: 0,
-  labels: {},
-  finalJob: undefined,
-});
+const wf = (jobs: JobSpec[]) => workflowSpec({ queue: 'Q', jobs });
 
 describe('validateWorkflow', () => {
   it('returns parents before children', () => {
