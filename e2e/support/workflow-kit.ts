@@ -1,11 +1,14 @@
 import { createGrpcClient, openChannel } from '@panda/platform';
 import {
   JobServiceDefinition,
+  JobSpec,
+  LabelDefaults,
   ListJobsRequest,
   TaskServiceDefinition,
   WorkflowServiceDefinition,
+  WorkflowSpec,
 } from '@panda/proto';
-import type { Job, JobSpec, LabelDefaults, ReportRow, Workflow, WorkflowSpec } from '@panda/proto';
+import type { Job, ReportRow, Workflow } from '@panda/proto';
 import { pollFor } from '@panda/testkit';
 import type { Stack } from '@panda/testkit';
 
@@ -19,22 +22,11 @@ export const jobSpec = (
   parents: string[],
   command = 'true',
   label = name.split('_')[0]!,
-): JobSpec => ({ name, label, command, parents, memoryMb: 0, cores: 0 });
+): JobSpec => JobSpec.fromPartial({ name, label, command, parents });
 
 /** Per-label defaults with every field unset but those given. */
-export const labelDefaults = (extra: Partial<LabelDefaults>): LabelDefaults => ({
-  memoryMb: 0,
-  cores: 0,
-  walltimeS: 0,
-  queue: '',
-  site: '',
-  maxAttempts: 0,
-  memoryMultiplier: 0,
-  memoryMaxMb: 0,
-  priority: 0,
-  environment: {},
-  ...extra,
-});
+export const labelDefaults = (extra: Partial<LabelDefaults>): LabelDefaults =>
+  LabelDefaults.fromPartial(extra);
 
 /**
  * gRPC clients of a running stack's idds, server and jedi, and the few questions the workflow
@@ -54,22 +46,15 @@ export function workflowKit(stackOf: () => Stack, pollMs = 250) {
     list: JobSpec[],
     extra: Partial<WorkflowSpec> = {},
   ): Promise<number> => {
-    const workflow: WorkflowSpec = {
+    const workflow = WorkflowSpec.fromPartial({
       name,
       campaign: 'e2e',
       user: 'tester',
       queue: 'SLAC_Rubin',
-      site: '',
       maxAttempts: 2,
-      memoryMultiplier: 0,
-      memoryMaxMb: 0,
-      maxJobsPerTask: 0,
-      priority: 0,
-      labels: {},
-      finalJob: undefined,
       jobs: list,
       ...extra,
-    };
+    });
     return (await idds().submitWorkflow({ workflow })).workflowId;
   };
 
