@@ -9,6 +9,7 @@ import { WorkflowServiceDefinition } from '@panda/proto';
 import { repoRootDir, startStack } from '@panda/testkit';
 import type { ServiceName, Stack } from '@panda/testkit';
 import { watchActivations } from './activations.js';
+import type { ActivationWatch } from './activations.js';
 import { cpuByPid, cpuUsed, peakRssMb } from './proc-stats.js';
 import { parentsOf, planRubinDag, rubinChunks } from './rubin-dag.js';
 import type { RubinDag } from './rubin-dag.js';
@@ -133,7 +134,7 @@ function storedSeconds(stack: Stack): number | undefined {
 function releaseLatencies(
   dag: RubinDag,
   pilots: SimPilotsResult,
-  activations: Map<number, number>,
+  activations: ActivationWatch,
 ): { activated: number[]; db: number[]; seen: number[]; byLabel: Map<string, number[]> } {
   const activated: number[] = [];
   const db: number[] = [];
@@ -145,7 +146,7 @@ function releaseLatencies(
     let last = 0;
     for (const p of parents) last = Math.max(last, pilots.finishedAt.get(p) ?? NaN);
     if (!Number.isFinite(last)) throw new Error(`${job.name} ran before a parent finished`);
-    const at = activations.get(job.pandaId);
+    const at = activations.at(job);
     if (at === undefined) throw new Error(`no activation event seen for ${job.name} (${job.pandaId})`);
     activated.push(at - last);
     db.push(job.activatedAt - last);
@@ -159,10 +160,10 @@ function releaseLatencies(
 }
 
 /** The pipetaskInit fan-out: when its children were activated and seen, after it finished. */
-function waveLine(pilots: SimPilotsResult, activations: Map<number, number>): string {
+function waveLine(pilots: SimPilotsResult, activations: ActivationWatch): string {
   const end = pilots.finishedAt.get('pipetaskInit') ?? NaN;
   const isr = pilots.seen.filter((j) => j.name.startsWith('isr_'));
-  const activated = isr.map((j) => (activations.get(j.pandaId) ?? NaN) - end).sort((a, b) => a - b);
+  const activated = isr.map((j) => (activations.at(j) ?? NaN) - end).sort((a, b) => a - b);
   const db = isr.map((j) => j.activatedAt - end);
   const seen = isr.map((j) => j.seenAt - end).sort((a, b) => a - b);
   const at = (xs: number[], q: number) => round(percentile(xs, q), 0);
@@ -192,6 +193,7 @@ async function main(): Promise<void> {
     logLevel: 'warn',
     serviceEnv: {
       idds: { PANDA_LOG_LEVEL: 'info' },
+      jedi: { PANDA_LOG_LEVEL: 'info' },
       ...(values.profile
         ? {
             [values.profile]: {
@@ -285,7 +287,7 @@ async function main(): Promise<void> {
     }
     if (result.finishedAt.size !== N)
       throw new Error(`pilots finished ${result.finishedAt.size} jobs, expected ${N}`);
-    const latency = releaseLatencies(dag, result, activations.seen);
+    const latency = releaseLatencies(dag, result, activations);
     const cpu = cpuUsedSince(cpuBefore, cpuAfter);
     const wall = ingestS + runS;
     log(
@@ -294,7 +296,7 @@ async function main(): Promise<void> {
           .map(([l, v]) => `${l} ${round(percentile(v, 50), 0)}/${round(percentile(v, 99), 0)}`)
           .join(', '),
     );
-    log(waveLine(result, activations.seen));
+    log(waveLine(result, activations));
     log(
       `run: ${N} jobs completed in ${runS.toFixed(1)} s after ingestion; ${result.getJobsCalls} getJobs calls ` +
         `(${result.emptyGetJobs} empty); release (activated) min ${round(latency.activated.reduce((a, b) => Math.min(a, b), Infinity))} ms, ` +

@@ -4,6 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface SeenJob {
   name: string;
   pandaId: number;
+  taskId: number;
+  /** The DAG node the job was staged behind, 0 if it was not staged. */
+  gateNodeId: number;
   /** The job's `activated_at` (the activating transaction's start), epoch ms. */
   activatedAt: number;
   /** When a pilot got it from getJobs, epoch ms. */
@@ -31,6 +34,8 @@ export interface SimPilotsResult {
 
 interface JobJson {
   pandaId: number;
+  taskId: number;
+  gateNodeId: number;
   attemptNr: number;
   name: string;
   createdAt: string | null;
@@ -87,6 +92,8 @@ export async function runSimPilots(o: SimPilotsOptions): Promise<SimPilotsResult
         result.seen.push({
           name: j.name,
           pandaId: j.pandaId,
+          taskId: j.taskId,
+          gateNodeId: j.gateNodeId,
           activatedAt: at ? Date.parse(at) : NaN,
           seenAt,
         });

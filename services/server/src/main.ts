@@ -22,6 +22,7 @@ import {
 import { loadServerConfig } from './config.js';
 import { migrations, SCHEMA } from './db/migrations.js';
 import { dispatchService, jobService, queueService } from './grpc/handlers.js';
+import { GateActivator } from './jobs/gate-activation.js';
 import { JobCommands } from './jobs/job-commands.js';
 import { JobQueries } from './jobs/job-queries.js';
 import { JobStore } from './jobs/job-store.js';
@@ -30,6 +31,9 @@ import { Watchdog } from './jobs/watchdog.js';
 import { QueueCatalogue } from './queues/catalogue.js';
 import { kubePandaQueueApi, loadKubeConfig } from './queues/custom-resources/api.js';
 import { PandaQueueWatcher } from './queues/custom-resources/watcher.js';
+
+/** How often gates left open (a drain cut short by a stop) are drained again. */
+const GATE_SWEEP_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadServerConfig();
@@ -62,9 +66,10 @@ async function main(): Promise<void> {
   const outbox = new Outbox(db, bus.js, logger);
 
   const store = new JobStore(outbox);
+  const gates = new GateActivator(outbox, logger);
   const queries = new JobQueries(db);
   const server = createGrpcServer(logger);
-  server.add(JobServiceDefinition, jobService(store, new JobCommands(outbox), queries, catalogue));
+  server.add(JobServiceDefinition, jobService(store, gates, new JobCommands(outbox), queries, catalogue));
   server.add(DispatchServiceDefinition, dispatchService(store, catalogue));
   server.add(QueueServiceDefinition, queueService(queries, catalogue));
 
@@ -85,6 +90,7 @@ async function main(): Promise<void> {
   outbox.start(shutdown.signal);
   for (const c of consumers) await c.start();
   const watchdog = new Watchdog(outbox, catalogue, logger).run(config.watchdogEveryMs, shutdown.signal);
+  const gateDrains = gates.run(GATE_SWEEP_MS, shutdown.signal);
   const port = await listenGrpc(server, config.grpcHost, config.grpcPort);
   logger.info({ port, queues: catalogue.list().length }, 'server listening');
   await addHealthServer(shutdown, config, { db, bus });
@@ -94,6 +100,7 @@ async function main(): Promise<void> {
     await Promise.all(consumers.map((c) => c.stop()));
   });
   shutdown.add('watchdog', () => watchdog);
+  shutdown.add('gates', () => gateDrains);
   shutdown.add('outbox', () => outbox.stopped());
   shutdown.add('catalogue', async () => {
     catalogue.close();

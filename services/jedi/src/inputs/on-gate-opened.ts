@@ -18,8 +18,10 @@ export function onGateOpened(server: JobServiceClient, logger: Logger) {
       if (!task) throw new Error(`task ${taskId} behind gate ${event.gateNodeId} is unknown`);
       const run = ACCEPTS_NEW_JOBS.has(task.state);
       if (!run && !HOLDS_NEW_JOBS.has(task.state)) continue;
+      const started = performance.now();
       const { changed } = await server.activateJobs({ taskId, gateNodeId: event.gateNodeId, held: !run });
-      logger.debug({ taskId, gate: event.gateNodeId, changed, held: !run }, 'staged jobs activated');
+      const ms = Math.round(performance.now() - started);
+      logger.info({ taskId, gate: event.gateNodeId, changed, held: !run, ms }, 'staged jobs activated');
     }
   };
 }

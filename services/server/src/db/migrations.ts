@@ -157,6 +157,32 @@ class StagedJobs1700000000700 implements MigrationInterface {
   }
 }
 
+/**
+ * Open gates: a row makes every job still `defined` behind the gate dispatchable at once;
+ * `opened_at` is their activation time. It goes when none is left `defined`.
+ */
+class OpenGates1700000000800 implements MigrationInterface {
+  name = 'OpenGates1700000000800';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE TABLE server.open_gates (
+      task_id bigint NOT NULL,
+      gate_node_id bigint NOT NULL,
+      workflow_id bigint NOT NULL,
+      opened_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (task_id, gate_node_id))`);
+    // Pilots take a gate's jobs in id order from the front, its activation from the back.
+    await q.query(`DROP INDEX server.jobs_gate`);
+    await q.query(
+      `CREATE INDEX jobs_gate ON server.jobs (task_id, gate_node_id, panda_id) WHERE state = 'defined'`,
+    );
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX server.jobs_gate`);
+    await q.query(`CREATE INDEX jobs_gate ON server.jobs (task_id, gate_node_id) WHERE state = 'defined'`);
+    await q.query(`DROP TABLE server.open_gates`);
+  }
+}
+
 export const migrations: MigrationClass[] = [
   messagingMigration(SCHEMA),
   Jobs1700000000100,
@@ -166,4 +192,5 @@ export const migrations: MigrationClass[] = [
   ErrorIndexes1700000000500,
   LeanerJobIndexes1700000000600,
   StagedJobs1700000000700,
+  OpenGates1700000000800,
 ];

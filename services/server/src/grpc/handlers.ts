@@ -6,6 +6,7 @@ import type {
   QueueServiceImplementation,
 } from '@panda/proto';
 import { ERROR_CATALOGUE } from '../errors/catalogue.js';
+import type { GateActivator } from '../jobs/gate-activation.js';
 import type { JobCommands } from '../jobs/job-commands.js';
 import type { JobQueries } from '../jobs/job-queries.js';
 import type { JobStore } from '../jobs/job-store.js';
@@ -28,6 +29,7 @@ function checkNewJob(j: NewJob, i: number, catalogue: QueueCatalogue): void {
 
 export function jobService(
   store: JobStore,
+  gates: GateActivator,
   commands: JobCommands,
   queries: JobQueries,
   catalogue: QueueCatalogue,
@@ -76,7 +78,7 @@ export function jobService(
     async activateJobs(req) {
       if (req.taskId <= 0) throw new InvalidArgumentError('taskId', 'must be > 0');
       if (req.gateNodeId <= 0) throw new InvalidArgumentError('gateNodeId', 'must be > 0');
-      return { changed: await store.activate(req.taskId, req.gateNodeId, req.held) };
+      return { changed: await gates.open(req.taskId, req.gateNodeId, req.held) };
     },
   };
 }

@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { closeBus, connectBus, createLogger, Database, ensureEventsStream, Outbox } from '@panda/platform';
 import type { Bus } from '@panda/platform';
-import type { NewJob } from '@panda/proto';
-import { createDatabase } from '@panda/testkit';
+import { JobsChanged } from '@panda/proto';
+import type { Job, NewJob } from '@panda/proto';
+import { createDatabase, pollFor } from '@panda/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrations, SCHEMA } from '../db/migrations.js';
+import { GateActivator } from './gate-activation.js';
+import { JobCommands } from './job-commands.js';
 import { JobStore } from './job-store.js';
 
 const logger = createLogger({ service: 'test', level: 'warn' });
@@ -41,6 +44,8 @@ describe('server job store against PostgreSQL', () => {
   let db: Database;
   let bus: Bus;
   let store: JobStore;
+  let outbox: Outbox;
+  let gates: GateActivator;
   const stop = new AbortController();
 
   beforeAll(async () => {
@@ -49,9 +54,10 @@ describe('server job store against PostgreSQL', () => {
     await db.migrate();
     bus = await connectBus({ url: inject('natsUrl'), name: 'test', logger });
     await ensureEventsStream(bus.jsm);
-    const outbox = new Outbox(db, bus.js, logger);
+    outbox = new Outbox(db, bus.js, logger);
     outbox.start(stop.signal);
     store = new JobStore(outbox);
+    gates = new GateActivator(outbox, logger);
   });
   afterAll(async () => {
     stop.abort();
@@ -91,10 +97,10 @@ describe('server job store against PostgreSQL', () => {
     expect(before.map((j) => j.inputId)).toEqual([910_005]);
 
     // when gate 77 opens (twice: a redelivered event)
-    expect(await store.activate(31, 77, false)).toBe(3);
-    expect(await store.activate(31, 77, false)).toBe(0);
+    expect(await gates.activate(31, 77, false)).toBe(3);
+    expect(await gates.activate(31, 77, false)).toBe(0);
     // and gate 78 opens while the task is paused
-    expect(await store.activate(31, 78, true)).toBe(1);
+    expect(await gates.activate(31, 78, true)).toBe(1);
 
     // then the three are activated with their time, the paused one throttled
     const after = await stateOf();
@@ -103,6 +109,124 @@ describe('server job store against PostgreSQL', () => {
     expect(got.map((j) => j.inputId).sort()).toEqual([910_001, 910_002, 910_003]);
     expect(got.every((j) => j.activatedAt instanceof Date && j.gateNodeId === 77)).toBe(true);
     await db.query(`DELETE FROM server.jobs WHERE task_id = 31`);
+  });
+
+  it('dispatches the jobs behind an open gate at once, while the rest are activated, each exactly once', async () => {
+    // given 10k jobs of task 41 staged behind node 88, and pilots watching the activation events
+    const N = 10_000;
+    for (let i = 0; i < N; i += 5000) {
+      await store.insertJobs(
+        Array.from({ length: 5000 }, (_, k) => newJob(930_000 + i + k, { taskId: 41, gateNodeId: 88 })),
+      );
+    }
+    const events: { subject: string; pandaId: number; previous: string }[] = [];
+    const sub = bus.nc.subscribe('panda.job.>', {
+      callback: (_err, msg) => {
+        for (const j of JobsChanged.decode(msg.data).jobs)
+          if (j.taskId === 41)
+            events.push({ subject: msg.subject, pandaId: j.pandaId, previous: j.previousState });
+      },
+    });
+    // when the gate opens while 20 pilots race for jobs
+    const got: Job[] = [];
+    let opening = true;
+    const pilots = Array.from({ length: 20 }, async () => {
+      for (;;) {
+        const jobs = await acquire(store, 50);
+        got.push(...jobs);
+        if (jobs.length === 0 && !opening) return;
+      }
+    });
+    await gates.activate(41, 88, false);
+    opening = false;
+    await Promise.all(pilots);
+    // then every job was handed out exactly once, none is left defined, and the gate is closed
+    expect(got).toHaveLength(N);
+    expect(new Set(got.map((j) => j.pandaId)).size).toBe(N);
+    const left = await db.query(`SELECT 1 FROM server.jobs WHERE task_id = 41 AND state <> 'sent'`);
+    expect(left).toEqual([]);
+    expect(await db.query(`SELECT 1 FROM server.open_gates WHERE task_id = 41`)).toEqual([]);
+    // and all carry one activation time, the gate's opening, taken directly or by a chunk
+    expect(new Set(got.map((j) => j.activatedAt!.getTime())).size).toBe(1);
+    // and each job's events say defined -> activated -> sent, once each
+    await bus.nc.flush();
+    await pollFor(async () => (events.length >= 2 * N ? true : undefined), 'the events', {
+      timeoutMs: 10_000,
+    });
+    sub.unsubscribe();
+    const activated = events.filter((e) => e.subject === 'panda.job.activated');
+    expect(activated.every((e) => e.previous === 'defined')).toBe(true);
+    expect(new Set(activated.map((e) => e.pandaId)).size).toBe(N);
+    expect(activated).toHaveLength(N);
+    const sent = events.filter((e) => e.subject === 'panda.job.sent');
+    expect(sent.every((e) => e.previous === 'activated')).toBe(true);
+    expect(sent).toHaveLength(N);
+    await db.query(`DELETE FROM server.jobs WHERE task_id = 41`);
+  });
+
+  it('hands out a defined job behind an open gate directly, activated as of the opening', async () => {
+    // given two jobs staged behind node 66 of task 61, and the gate's row committed, no chunk run yet
+    await store.insertJobs([950_001, 950_002].map((i) => newJob(i, { taskId: 61, gateNodeId: 66 })));
+    const opened = new Date('2026-11-01T10:00:00Z');
+    await db.query(
+      `INSERT INTO server.open_gates (task_id, gate_node_id, workflow_id, opened_at) VALUES (61, 66, 1, $1)`,
+      [opened],
+    );
+    // when a pilot asks, then it gets both, activated when the gate opened
+    const got = await acquire(store, 10);
+    expect(got.map((j) => [j.inputId, j.state, j.activatedAt?.toISOString()])).toEqual([
+      [950_001, 'sent', opened.toISOString()],
+      [950_002, 'sent', opened.toISOString()],
+    ]);
+    // and the activation that follows finds nothing left, and closes the gate
+    expect(await gates.activate(61, 66, false)).toBe(0);
+    expect(await db.query(`SELECT 1 FROM server.open_gates WHERE task_id = 61`)).toEqual([]);
+    await db.query(`DELETE FROM server.jobs WHERE task_id = 61`);
+  });
+
+  it('drains a gate left open by a server that stopped mid-way', async () => {
+    // given three jobs still defined behind an open gate, and no drain running
+    await store.insertJobs([960_001, 960_002, 960_003].map((i) => newJob(i, { taskId: 71, gateNodeId: 55 })));
+    const opened = new Date('2026-11-02T08:00:00Z');
+    await db.query(
+      `INSERT INTO server.open_gates (task_id, gate_node_id, workflow_id, opened_at) VALUES (71, 55, 1, $1)`,
+      [opened],
+    );
+    // when the sweep runs, then they are activated as of the opening, and the gate closes
+    const sweep = new AbortController();
+    const running = gates.run(50, sweep.signal);
+    await pollFor(
+      async () =>
+        (await db.query(`SELECT 1 FROM server.open_gates WHERE task_id = 71`)).length ? undefined : true,
+      'the gate to close',
+      { timeoutMs: 10_000 },
+    );
+    sweep.abort();
+    await running;
+    const rows = await db.query<{ state: string; activated_at: Date }>(
+      `SELECT state, activated_at FROM server.jobs WHERE task_id = 71`,
+    );
+    expect(rows.map((r) => [r.state, r.activated_at.toISOString()])).toEqual(
+      Array(3).fill(['activated', opened.toISOString()]),
+    );
+    await db.query(`DELETE FROM server.jobs WHERE task_id = 71`);
+  });
+
+  it('throttles the jobs behind an open gate when their task is paused, closing the gate', async () => {
+    // given two jobs staged behind node 99 of task 51, whose gate is open
+    await store.insertJobs([940_001, 940_002].map((i) => newJob(i, { taskId: 51, gateNodeId: 99 })));
+    await db.query(`INSERT INTO server.open_gates (task_id, gate_node_id, workflow_id) VALUES (51, 99, 1)`);
+    // when the task is paused
+    expect(await new JobCommands(outbox).throttle(51, true)).toBe(2);
+    // then they are throttled, no pilot gets them, and the gate is closed
+    const states = await db.query<{ state: string }>(`SELECT state FROM server.jobs WHERE task_id = 51`);
+    expect(states.map((r) => r.state)).toEqual(['throttled', 'throttled']);
+    expect(await acquire(store, 10)).toEqual([]);
+    expect(await db.query(`SELECT 1 FROM server.open_gates WHERE task_id = 51`)).toEqual([]);
+    // and a resume activates them
+    expect(await new JobCommands(outbox).throttle(51, false)).toBe(2);
+    expect((await acquire(store, 10)).map((j) => j.inputId).sort()).toEqual([940_001, 940_002]);
+    await db.query(`DELETE FROM server.jobs WHERE task_id = 51`);
   });
 
   it('hands each of 10k jobs to exactly one of 50 racing pilots', async () => {

@@ -1,5 +1,6 @@
 import type { Outbox, Sql } from '@panda/platform';
 import type { KilledJob, KillJobsRequest } from '@panda/proto';
+import { closeGatesOfTask } from './gate-activation.js';
 import { jobChange, jobEvents } from './job-events.js';
 import type { JobRow } from './job-row.js';
 
@@ -62,17 +63,21 @@ export class JobCommands {
     });
   }
 
-  /** Task pause: activated -> throttled; resume: back. */
+  /**
+   * Task pause: activated -> throttled, and so are jobs still `defined` behind a gate of the
+   * task that is open (the gate closes); resume: throttled -> activated.
+   */
   async throttle(taskId: number, pause: boolean): Promise<number> {
     const [from, to] = pause ? ['activated', 'throttled'] : ['throttled', 'activated'];
     return this.outbox.tx(async (sql) => {
+      const gated = pause ? await closeGatesOfTask(sql, this.outbox, taskId) : 0;
       const rows = await sql.query<JobRow>(
         `UPDATE server.jobs SET state = $3, state_changed_at = now(), modified_at = now()
          WHERE task_id = $1 AND state = $2 RETURNING *`,
         [taskId, from, to],
       );
       await this.outbox.write(sql, jobEvents(rows.map((r) => jobChange(r, from))));
-      return rows.length;
+      return gated + rows.length;
     });
   }
 

@@ -14,9 +14,6 @@ import { toJob } from './job-row.js';
 import { decideUpdate, jobStates } from './job-state.js';
 import type { JobState } from './job-state.js';
 
-const ACTIVATION_CHUNK = 5000;
-const ACTIVATION_PARALLEL = 5;
-
 /** The server's job table: every write goes with its outbox events in one transaction. */
 export class JobStore {
   constructor(private readonly outbox: Outbox) {}
@@ -71,67 +68,47 @@ export class JobStore {
   }
 
   /**
-   * A gate opened: the task's jobs staged behind it go `activated` (or `throttled` when the
-   * task is paused, so a resume activates them), 5000 per transaction, five transactions at
-   * a time: the first ones can be dispatched while the rest are activated, and
-   * `activated_at` (a transaction's start) stays within one short transaction of when they
-   * became visible. Repeats change nothing.
-   */
-  async activate(taskId: number, gateNodeId: number, held: boolean): Promise<number> {
-    const to = held ? 'throttled' : 'activated';
-    const chunk = () =>
-      this.outbox.tx(async (sql) => {
-        const rows = await sql.query<JobRow>(
-          `UPDATE server.jobs SET state = $3, activated_at = now(), state_changed_at = now(), modified_at = now()
-           WHERE panda_id IN (SELECT panda_id FROM server.jobs
-                              WHERE task_id = $1 AND gate_node_id = $2 AND state = 'defined'
-                              LIMIT $4 FOR UPDATE SKIP LOCKED)
-           RETURNING panda_id, task_id, input_id, workflow_id, state, attempt_nr, exit_code, error_code,
-             error_diag, queue, errors, memory_mb, walltime_s`,
-          [taskId, gateNodeId, to, ACTIVATION_CHUNK],
-        );
-        await this.outbox.write(sql, jobEvents(rows.map((r) => jobChange(r, 'defined'))));
-        return rows.length;
-      });
-    // A few transactions side by side (SKIP LOCKED gives each its own rows), each until it
-    // finds less than a full chunk left.
-    const worker = async (): Promise<number> => {
-      let n = 0;
-      for (;;) {
-        const got = await chunk();
-        n += got;
-        if (got < ACTIVATION_CHUNK) return n;
-      }
-    };
-    const counts = await Promise.all(Array.from({ length: ACTIVATION_PARALLEL }, worker));
-    return counts.reduce((a, b) => a + b, 0);
-  }
-
-  /**
-   * Claims up to n activated jobs of a queue that fit the pilot's memory, cores and
-   * walltime, best priority first, and marks them `sent`. SKIP LOCKED: concurrent pilots
-   * never see the same row, so no job is handed out twice.
+   * Claims up to n dispatchable jobs of a queue that fit the pilot's memory, cores and
+   * walltime, best priority first, and marks them `sent`: `activated` ones, and `defined`
+   * ones behind an open gate (activated in this transaction, as of the gate's opening).
+   * SKIP LOCKED: concurrent pilots never see the same row, so no job is handed out twice.
    */
   async acquire(req: AcquireJobsRequest): Promise<Job[]> {
     const n = Math.max(1, Math.min(req.nJobs || 1, 1000));
+    const fits = `($3::int = 0 OR j.memory_mb <= $3) AND ($4::int = 0 OR j.cores <= $4)
+      AND ($5::int = 0 OR j.walltime_s <= $5)`;
     return this.outbox.tx(async (sql) => {
-      const rows = await sql.query<JobRow>(
-        `WITH picked AS (
-           SELECT panda_id FROM server.jobs
-           WHERE queue = $1 AND state = 'activated'
-             AND ($3::int = 0 OR memory_mb <= $3) AND ($4::int = 0 OR cores <= $4)
-             AND ($5::int = 0 OR walltime_s <= $5)
-           ORDER BY priority DESC, panda_id
+      const rows = await sql.query<JobRow & { gated: boolean }>(
+        `WITH ready AS (
+           SELECT j.panda_id, j.priority, NULL::timestamptz AS opened_at FROM server.jobs j
+           WHERE j.queue = $1 AND j.state = 'activated' AND ${fits}
+           ORDER BY j.priority DESC, j.panda_id
            LIMIT $2
-           FOR UPDATE SKIP LOCKED)
+           FOR UPDATE SKIP LOCKED),
+         gated AS (
+           SELECT j.panda_id, j.priority, g.opened_at FROM server.open_gates g
+           CROSS JOIN LATERAL (
+             SELECT j.panda_id, j.priority FROM server.jobs j
+             WHERE j.task_id = g.task_id AND j.gate_node_id = g.gate_node_id AND j.state = 'defined'
+               AND j.queue = $1 AND ${fits}
+             ORDER BY j.panda_id
+             LIMIT $2
+             FOR UPDATE SKIP LOCKED) j
+           LIMIT $2),
+         picked AS (
+           SELECT * FROM ready UNION ALL SELECT * FROM gated ORDER BY priority DESC, panda_id LIMIT $2)
          UPDATE server.jobs j SET state = 'sent', worker_id = $6, node = $7,
-           state_changed_at = now(), modified_at = now()
+           activated_at = COALESCE(picked.opened_at, j.activated_at), state_changed_at = now(), modified_at = now()
          FROM picked WHERE j.panda_id = picked.panda_id
-         RETURNING j.*`,
+         RETURNING j.*, picked.opened_at IS NOT NULL AS gated`,
         [req.queue, n, req.memoryMb, req.cores, req.remainingWalltimeS, req.workerId, req.node],
       );
       rows.sort((a, b) => b.priority - a.priority || Number(a.panda_id) - Number(b.panda_id));
-      await this.outbox.write(sql, jobEvents(rows.map((r) => jobChange(r, 'activated'))));
+      const activated = rows
+        .filter((r) => r.gated)
+        .map((r) => jobChange({ ...r, state: 'activated' }, 'defined'));
+      const sent = rows.map((r) => jobChange(r, 'activated'));
+      await this.outbox.write(sql, [...jobEvents(activated), ...jobEvents(sent)]);
       return rows.map(toJob);
     });
   }
