@@ -12,6 +12,8 @@ import { workflowEvent } from './workflow-row.js';
 import { workflowStates } from './workflow-state.js';
 
 const ACTIVATION_PAGE = 10_000;
+/** Tasks sent to jedi side by side while a workflow is activated. */
+const ACTIVATION_LANES = 2;
 /** An activation renews its lease at every page; one that died is resumed after this. */
 const LEASE_S = 120;
 
@@ -50,12 +52,14 @@ export class WorkflowSubmitter {
       finalNode ? [...ordered, finalNode] : ordered,
       wf.maxJobsPerTask || this.options.maxJobsPerTask,
     );
-    const workflowId = await this.db.tx((sql) =>
-      storeWorkflow(sql, wf, tasks, finalNode, this.options.defaultMaxAttempts),
-    );
+    const workflowId = await this.db.tx(async (sql) => {
+      const id = await storeWorkflow(sql, wf, tasks, finalNode, this.options.defaultMaxAttempts);
+      await takeLease(sql, id);
+      return id;
+    });
     this.logger.info({ workflowId, jobs: ordered.length, tasks: tasks.length }, 'workflow stored');
     try {
-      await this.activate(workflowId, signal);
+      await this.activate(workflowId, signal, true);
     } catch (err) {
       // Stored and accepted: resumeNew finishes the activation once jedi answers.
       this.logger.warn({ err, workflowId }, 'workflow stored but not activated yet; will retry');
@@ -66,15 +70,18 @@ export class WorkflowSubmitter {
   /** Step 1 for a streamed workflow (batches, parents first), then steps 2 and 3. */
   async submitStream(chunks: AsyncIterable<SubmitWorkflowChunk>, signal?: AbortSignal): Promise<number> {
     const started = performance.now();
-    const { workflowId, total } = await this.db.tx((sql) =>
-      new StreamIngest(sql, this.options.maxJobsPerTask, this.options.defaultMaxAttempts).run(chunks, signal),
-    );
+    const { workflowId, total } = await this.db.tx(async (sql) => {
+      const ingest = new StreamIngest(sql, this.options.maxJobsPerTask, this.options.defaultMaxAttempts);
+      const stored = await ingest.run(chunks, signal);
+      await takeLease(sql, stored.workflowId);
+      return stored;
+    });
     // Fresh statistics, or the planner scans whole workflows on every event after a big ingest.
     if (total >= 10_000) await this.db.query(`ANALYZE idds.nodes, idds.edges`);
     const ms = Math.round(performance.now() - started);
     this.logger.info({ workflowId, jobs: total, ms }, 'streamed workflow stored');
     try {
-      await this.activate(workflowId, signal);
+      await this.activate(workflowId, signal, true);
     } catch (err) {
       this.logger.warn({ err, workflowId }, 'workflow stored but not activated yet; will retry');
     }
@@ -82,15 +89,17 @@ export class WorkflowSubmitter {
   }
 
   /**
-   * Steps 2 and 3 for a workflow in New, under a lease renewed page by page: a resumer (of
+   * Steps 2 and 3 for a workflow in New (`leased`: the caller stored it and holds its lease),
+   * under a lease renewed page by page: a resumer (of
    * this or another replica) leaves a workflow alone while someone is activating it.
    */
-  async activate(workflowId: number, signal?: AbortSignal): Promise<void> {
+  async activate(workflowId: number, signal?: AbortSignal, leased = false): Promise<void> {
     const [wf] = await this.db.query<WorkflowRow>(
       `UPDATE idds.workflows SET activation_lease = now() + make_interval(secs => $2)
-       WHERE workflow_id = $1 AND state = 'New' AND (activation_lease IS NULL OR activation_lease < now())
+       WHERE workflow_id = $1 AND state = 'New'
+         AND ($3 OR activation_lease IS NULL OR activation_lease < now())
        RETURNING *`,
-      [workflowId, LEASE_S],
+      [workflowId, LEASE_S, leased],
     );
     if (!wf) return;
     try {
@@ -112,67 +121,21 @@ export class WorkflowSubmitter {
       `SELECT * FROM idds.tasks WHERE workflow_id = $1 ORDER BY task_ref`,
       [workflowId],
     );
-    // Page by page per task: memory follows the page size, not the workflow size.
+    // Page by page per task, ACTIVATION_LANES tasks at a time: memory follows the page size,
+    // not the workflow size, and jedi's work on one page overlaps idds's and server's on another.
     const created: { name: string; taskId: number }[] = [];
-    for (const t of tasks) {
-      let after = '0';
-      let first = true;
-      for (;;) {
-        const page = await this.db.query<{
-          node_id: string;
-          name: string;
-          command: string;
-          memory_mb: number;
-          cores: number;
-          gate: string | null;
-        }>(
-          `SELECT n.node_id, n.name, n.command, n.memory_mb, n.cores,
-             CASE WHEN n.state = 'staged' THEN (SELECT e.parent_id FROM idds.edges e WHERE e.child_id = n.node_id) END AS gate
-           FROM idds.nodes n WHERE n.task_ref = $1 AND n.node_id > $2 ORDER BY n.node_id LIMIT $3`,
-          [t.task_ref, after, ACTIVATION_PAGE],
-        );
-        if (page.length === 0 && !first) break;
-        const inputs: TaskInputSpec[] = page.map((n) => ({
-          nodeId: Number(n.node_id),
-          name: n.name,
-          command: n.command,
-          memoryMb: n.memory_mb,
-          cores: n.cores,
-          gateNodeId: Number(n.gate ?? 0),
-        }));
-        await this.db.query(
-          `UPDATE idds.workflows SET activation_lease = now() + make_interval(secs => $2) WHERE workflow_id = $1`,
-          [workflowId, LEASE_S],
-        );
-        const res = await this.jedi.createTasks(
-          {
-            workflowId,
-            workflowName: wf.name,
-            tasks: [
-              {
-                name: t.name,
-                label: t.label,
-                chunk: t.chunk,
-                queue: t.queue,
-                maxAttempts: t.max_attempts,
-                priority: t.priority,
-                walltimeS: t.walltime_s,
-                site: t.site,
-                memoryMultiplier: t.memory_multiplier,
-                memoryMaxMb: t.memory_max_mb,
-                inputs,
-              },
-            ],
-          },
-          { signal },
-        );
-        if (first) created.push(...res.tasks);
-        for (const t of res.tasks) unstaged.push(...t.unstagedNodeIds);
-        first = false;
-        if (page.length < ACTIVATION_PAGE) break;
-        after = page[page.length - 1]!.node_id;
+    const lane = async (mine: TaskRow[]): Promise<void> => {
+      for (const t of mine) {
+        const res = await this.createTask(wf, t, signal);
+        created.push(...res.created);
+        unstaged.push(...res.unstaged);
       }
-    }
+    };
+    await Promise.all(
+      Array.from({ length: ACTIVATION_LANES }, (_, i) =>
+        lane(tasks.filter((_, k) => k % ACTIVATION_LANES === i)),
+      ),
+    );
     await this.outbox.tx(async (sql) => {
       const [locked] = await sql.query<WorkflowRow>(
         `SELECT * FROM idds.workflows WHERE workflow_id = $1 FOR UPDATE`,
@@ -195,6 +158,75 @@ export class WorkflowSubmitter {
       const released = await releaseReadyNodes(sql, this.outbox, workflowId);
       this.logger.info({ workflowId, released }, 'workflow transforming, roots released');
     });
+  }
+
+  /** One task of a workflow being activated, to jedi page by page; the lease is renewed at each. */
+  private async createTask(
+    wf: WorkflowRow,
+    t: TaskRow,
+    signal?: AbortSignal,
+  ): Promise<{ created: { name: string; taskId: number }[]; unstaged: number[] }> {
+    const workflowId = Number(wf.workflow_id);
+    const created: { name: string; taskId: number }[] = [];
+    const unstaged: number[] = [];
+    let after = '0';
+    let first = true;
+    for (;;) {
+      const page = await this.db.query<{
+        node_id: string;
+        name: string;
+        command: string;
+        memory_mb: number;
+        cores: number;
+        gate: string | null;
+      }>(
+        `SELECT n.node_id, n.name, n.command, n.memory_mb, n.cores,
+           CASE WHEN n.state = 'staged' THEN (SELECT e.parent_id FROM idds.edges e WHERE e.child_id = n.node_id) END AS gate
+         FROM idds.nodes n WHERE n.task_ref = $1 AND n.node_id > $2 ORDER BY n.node_id LIMIT $3`,
+        [t.task_ref, after, ACTIVATION_PAGE],
+      );
+      if (page.length === 0 && !first) break;
+      const inputs: TaskInputSpec[] = page.map((n) => ({
+        nodeId: Number(n.node_id),
+        name: n.name,
+        command: n.command,
+        memoryMb: n.memory_mb,
+        cores: n.cores,
+        gateNodeId: Number(n.gate ?? 0),
+      }));
+      await this.db.query(
+        `UPDATE idds.workflows SET activation_lease = now() + make_interval(secs => $2) WHERE workflow_id = $1`,
+        [workflowId, LEASE_S],
+      );
+      const res = await this.jedi.createTasks(
+        {
+          workflowId,
+          workflowName: wf.name,
+          tasks: [
+            {
+              name: t.name,
+              label: t.label,
+              chunk: t.chunk,
+              queue: t.queue,
+              maxAttempts: t.max_attempts,
+              priority: t.priority,
+              walltimeS: t.walltime_s,
+              site: t.site,
+              memoryMultiplier: t.memory_multiplier,
+              memoryMaxMb: t.memory_max_mb,
+              inputs,
+            },
+          ],
+        },
+        { signal },
+      );
+      if (first) created.push(...res.tasks);
+      for (const t of res.tasks) unstaged.push(...t.unstagedNodeIds);
+      first = false;
+      if (page.length < ACTIVATION_PAGE) break;
+      after = page[page.length - 1]!.node_id;
+    }
+    return { created, unstaged };
   }
 
   /** Finishes submissions interrupted between steps (e.g. jedi was down). One run at a time. */
@@ -220,4 +252,15 @@ export class WorkflowSubmitter {
       this.resuming = false;
     }
   }
+}
+
+/**
+ * Stored workflows are leased by their submitter before they commit: the resumer, which only
+ * looks at their age, must not start a second activation while the first is on its way.
+ */
+async function takeLease(sql: Sql, workflowId: number): Promise<void> {
+  await sql.query(
+    `UPDATE idds.workflows SET activation_lease = clock_timestamp() + make_interval(secs => $2) WHERE workflow_id = $1`,
+    [workflowId, LEASE_S],
+  );
 }
