@@ -2,6 +2,7 @@ import { InvalidArgumentError } from '@panda/platform';
 import type { Sql } from '@panda/platform';
 import type { JobSpec, SubmitWorkflowChunk, WorkflowSpec } from '@panda/proto';
 import { finalJobNode, FINAL_LABEL, resolveJob, taskSettings } from './resolve.js';
+import { readAhead } from './read-ahead.js';
 import { jobField, validateHeader, validateJob, validateParents } from './validate.js';
 
 interface OpenTask {
@@ -34,7 +35,7 @@ export class StreamIngest {
     chunks: AsyncIterable<SubmitWorkflowChunk>,
     signal?: AbortSignal,
   ): Promise<{ workflowId: number; total: number }> {
-    for await (const chunk of chunks) {
+    for await (const chunk of readAhead(chunks)) {
       signal?.throwIfAborted();
       if (!this.wf) {
         if (!chunk.header)

@@ -13,7 +13,7 @@ import { workflowStates } from './workflow-state.js';
 
 const ACTIVATION_PAGE = 10_000;
 /** Tasks sent to jedi side by side while a workflow is activated. */
-const ACTIVATION_LANES = 2;
+const ACTIVATION_LANES = 3;
 /** An activation renews its lease at every page; one that died is resumed after this. */
 const LEASE_S = 120;
 
