@@ -45,7 +45,7 @@ export class GateActivator {
   async open(taskId: number, gateNodeId: number, held: boolean): Promise<number> {
     if (held)
       return inChunks(HELD_CHUNK, HELD_PARALLEL, (size) =>
-        throttleChunk(this.outbox, taskId, gateNodeId, size),
+        moveChunk(this.outbox, taskId, gateNodeId, size, { state: 'throttled' }),
       );
     const gate = await this.outbox.tx((sql) => openGate(sql, this.outbox, taskId, gateNodeId));
     if (gate) void this.drain(taskId, gateNodeId, gate.openedAt);
@@ -89,7 +89,7 @@ export class GateActivator {
       const moved = await inChunks(OPEN_CHUNK, 1, (size) =>
         this.signal?.aborted
           ? Promise.resolve(0)
-          : activateChunk(this.outbox, taskId, gateNodeId, openedAt, size),
+          : moveChunk(this.outbox, taskId, gateNodeId, size, { state: 'activated', openedAt }),
       );
       await this.outbox.tx((sql) =>
         sql.query(
@@ -164,38 +164,30 @@ async function inChunks(
   return counts.reduce((a, b) => a + b, 0);
 }
 
-/** Only while the gate is open: a pause that closed it meanwhile leaves the rest to be throttled. */
-function activateChunk(
+/**
+ * One chunk of a gate's `defined` jobs to `activated` (from the highest id down, away from the
+ * pilots, and only while the gate is open: a pause that closed it meanwhile throttles the
+ * rest) or to `throttled`. Returns how many moved.
+ */
+function moveChunk(
   outbox: Outbox,
   taskId: number,
   gateNodeId: number,
-  openedAt: Date,
   size: number,
+  to: { state: 'activated'; openedAt: Date } | { state: 'throttled' },
 ): Promise<number> {
+  const activating = to.state === 'activated';
   return outbox.tx(async (sql) => {
     const rows = await sql.query<JobRow>(
-      `UPDATE server.jobs SET state = 'activated', activated_at = $4, state_changed_at = now(), modified_at = now()
+      `UPDATE server.jobs SET state = $4, activated_at = coalesce($5, now()), state_changed_at = now(),
+         modified_at = now()
        WHERE panda_id IN (SELECT panda_id FROM server.jobs
                           WHERE task_id = $1 AND gate_node_id = $2 AND state = 'defined'
-                            AND EXISTS (SELECT 1 FROM server.open_gates WHERE task_id = $1 AND gate_node_id = $2)
+                            AND (NOT $6 OR EXISTS (SELECT 1 FROM server.open_gates
+                                                   WHERE task_id = $1 AND gate_node_id = $2))
                           ORDER BY panda_id DESC LIMIT $3 FOR UPDATE SKIP LOCKED)
        RETURNING ${RETURNED}`,
-      [taskId, gateNodeId, size, openedAt],
-    );
-    await outbox.write(sql, jobEvents(rows.map((r) => jobChange(r, 'defined'))));
-    return rows.length;
-  });
-}
-
-function throttleChunk(outbox: Outbox, taskId: number, gateNodeId: number, size: number): Promise<number> {
-  return outbox.tx(async (sql) => {
-    const rows = await sql.query<JobRow>(
-      `UPDATE server.jobs SET state = 'throttled', activated_at = now(), state_changed_at = now(), modified_at = now()
-       WHERE panda_id IN (SELECT panda_id FROM server.jobs
-                          WHERE task_id = $1 AND gate_node_id = $2 AND state = 'defined'
-                          LIMIT $3 FOR UPDATE SKIP LOCKED)
-       RETURNING ${RETURNED}`,
-      [taskId, gateNodeId, size],
+      [taskId, gateNodeId, size, to.state, activating ? to.openedAt : null, activating],
     );
     await outbox.write(sql, jobEvents(rows.map((r) => jobChange(r, 'defined'))));
     return rows.length;
