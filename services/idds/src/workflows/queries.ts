@@ -69,10 +69,18 @@ export class WorkflowQueries {
       const key = `${labelOf.get(e.taskId) ?? ''}\u0000${e.exitCode}`;
       byLabel.set(key, (byLabel.get(key) ?? 0) + e.count);
     }
-    const exitCodeCounts = [...byLabel].map(([key, count]) => {
-      const [label, code] = key.split('\u0000') as [string, string];
-      return { label, exitCode: Number(code), count };
-    });
+    // In the workflow's label order, like the rows: jedi's task ids need not follow it.
+    const position = new Map(labels.map((l, i) => [l, i]));
+    const exitCodeCounts = [...byLabel]
+      .map(([key, count]) => {
+        const [label, code] = key.split('\u0000') as [string, string];
+        return { label, exitCode: Number(code), count };
+      })
+      .sort(
+        (a, b) =>
+          (position.get(a.label) ?? labels.length) - (position.get(b.label) ?? labels.length) ||
+          a.exitCode - b.exitCode,
+      );
     return { workflow: toWorkflow(wf), rows, total, exitCodes: exitCodeCounts };
   }
 }
