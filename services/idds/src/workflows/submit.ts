@@ -90,8 +90,8 @@ export class WorkflowSubmitter {
 
   /**
    * Steps 2 and 3 for a workflow in New (`leased`: the caller stored it and holds its lease),
-   * under a lease renewed page by page: a resumer (of
-   * this or another replica) leaves a workflow alone while someone is activating it.
+   * under a lease renewed page by page: a resumer (of this or another replica) leaves a
+   * workflow alone while someone is activating it.
    */
   async activate(workflowId: number, signal?: AbortSignal, leased = false): Promise<void> {
     const [wf] = await this.db.query<WorkflowRow>(
@@ -124,18 +124,16 @@ export class WorkflowSubmitter {
     // Page by page per task, ACTIVATION_LANES tasks at a time: memory follows the page size,
     // not the workflow size, and jedi's work on one page overlaps idds's and server's on another.
     const created: { name: string; taskId: number }[] = [];
-    const lane = async (mine: TaskRow[]): Promise<void> => {
-      for (const t of mine) {
+    // Each lane takes the next task when it is done with one: a big task does not hold back others.
+    const waiting = [...tasks];
+    const lane = async (): Promise<void> => {
+      for (let t = waiting.shift(); t; t = waiting.shift()) {
         const res = await this.createTask(wf, t, signal);
         created.push(...res.created);
         unstaged.push(...res.unstaged);
       }
     };
-    await Promise.all(
-      Array.from({ length: ACTIVATION_LANES }, (_, i) =>
-        lane(tasks.filter((_, k) => k % ACTIVATION_LANES === i)),
-      ),
-    );
+    await Promise.all(Array.from({ length: ACTIVATION_LANES }, lane));
     await this.outbox.tx(async (sql) => {
       const [locked] = await sql.query<WorkflowRow>(
         `SELECT * FROM idds.workflows WHERE workflow_id = $1 FOR UPDATE`,
