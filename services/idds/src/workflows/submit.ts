@@ -121,16 +121,23 @@ export class WorkflowSubmitter {
       `SELECT * FROM idds.tasks WHERE workflow_id = $1 ORDER BY task_ref`,
       [workflowId],
     );
-    // Page by page per task, ACTIVATION_LANES tasks at a time: memory follows the page size,
-    // not the workflow size, and jedi's work on one page overlaps idds's and server's on another.
+    // Each task is registered with its first input, in the workflow's order (jedi's task ids
+    // follow it). Then page by page, ACTIVATION_LANES tasks at a time, each lane taking the next
+    // task when done with one: memory follows the page size, not the workflow size, and jedi's
+    // work on one page overlaps idds's and server's on another.
     const created: { name: string; taskId: number }[] = [];
-    // Each lane takes the next task when it is done with one: a big task does not hold back others.
-    const waiting = [...tasks];
+    const rest: { task: TaskRow; after: string }[] = [];
+    for (const task of tasks) {
+      const sent = await this.sendPages(wf, task, { after: '0', first: true }, 1, 1, signal);
+      created.push(...sent.created);
+      unstaged.push(...sent.unstaged);
+      if (!sent.done) rest.push({ task, after: sent.after });
+    }
     const lane = async (): Promise<void> => {
-      for (let t = waiting.shift(); t; t = waiting.shift()) {
-        const res = await this.createTask(wf, t, signal);
-        created.push(...res.created);
-        unstaged.push(...res.unstaged);
+      for (let r = rest.shift(); r; r = rest.shift()) {
+        const start = { after: r.after, first: false };
+        const sent = await this.sendPages(wf, r.task, start, ACTIVATION_PAGE, Infinity, signal);
+        unstaged.push(...sent.unstaged);
       }
     };
     await Promise.all(Array.from({ length: ACTIVATION_LANES }, lane));
@@ -158,18 +165,29 @@ export class WorkflowSubmitter {
     });
   }
 
-  /** One task of a workflow being activated, to jedi page by page; the lease is renewed at each. */
-  private async createTask(
+  /**
+   * Inputs of one task of a workflow being activated, to jedi: up to `pages` pages after node
+   * `start.after`, renewing the lease at each (the first call registers the task). `done` once
+   * its last node went.
+   */
+  private async sendPages(
     wf: WorkflowRow,
     t: TaskRow,
+    start: { after: string; first: boolean },
+    pageSize: number,
+    pages: number,
     signal?: AbortSignal,
-  ): Promise<{ created: { name: string; taskId: number }[]; unstaged: number[] }> {
+  ): Promise<{
+    created: { name: string; taskId: number }[];
+    unstaged: number[];
+    after: string;
+    done: boolean;
+  }> {
     const workflowId = Number(wf.workflow_id);
     const created: { name: string; taskId: number }[] = [];
     const unstaged: number[] = [];
-    let after = '0';
-    let first = true;
-    for (;;) {
+    let { after, first } = start;
+    for (let n = 0; n < pages; n++) {
       const page = await this.db.query<{
         node_id: string;
         name: string;
@@ -181,9 +199,9 @@ export class WorkflowSubmitter {
         `SELECT n.node_id, n.name, n.command, n.memory_mb, n.cores,
            CASE WHEN n.state = 'staged' THEN (SELECT e.parent_id FROM idds.edges e WHERE e.child_id = n.node_id) END AS gate
          FROM idds.nodes n WHERE n.task_ref = $1 AND n.node_id > $2 ORDER BY n.node_id LIMIT $3`,
-        [t.task_ref, after, ACTIVATION_PAGE],
+        [t.task_ref, after, pageSize],
       );
-      if (page.length === 0 && !first) break;
+      if (page.length === 0 && !first) return { created, unstaged, after, done: true };
       const inputs: TaskInputSpec[] = page.map((n) => ({
         nodeId: Number(n.node_id),
         name: n.name,
@@ -221,10 +239,10 @@ export class WorkflowSubmitter {
       if (first) created.push(...res.tasks);
       for (const t of res.tasks) unstaged.push(...t.unstagedNodeIds);
       first = false;
-      if (page.length < ACTIVATION_PAGE) break;
+      if (page.length < pageSize) return { created, unstaged, after, done: true };
       after = page[page.length - 1]!.node_id;
     }
-    return { created, unstaged };
+    return { created, unstaged, after, done: false };
   }
 
   /** Finishes submissions interrupted between steps (e.g. jedi was down). One run at a time. */
